@@ -1,0 +1,54 @@
+"""One error hierarchy: every failure a user can see is an `EksAuthError`.
+
+Each carries a message that says what failed and, where there is one, a hint that says what to
+do. The CLI prints `eksauth: error: <message>` (plus ` (<hint>)`) on one stderr line and exits 1;
+`UsageError` exits 2. Exceptions from botocore are mapped to these once, at the signer boundary.
+"""
+
+from __future__ import annotations
+
+
+class EksAuthError(Exception):
+    """A failure with a user-facing message; exit status 1."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def one_line(self) -> str:
+        """The message and hint as the single stderr line the CLI prints."""
+        text = self.message if not self.hint else f"{self.message} ({self.hint})"
+        return " ".join(text.split())
+
+
+class UsageError(EksAuthError):
+    """The command line is wrong; exit status 2, like click's own usage errors."""
+
+    exit_code = 2
+
+
+class InvalidRegionError(UsageError):
+    """A region name that cannot name any AWS region."""
+
+
+class CredentialsError(EksAuthError):
+    """No usable AWS credentials (missing, unknown profile, expired SSO session...)."""
+
+
+class StsError(EksAuthError):
+    """STS answered with an error (AccessDenied, ExpiredToken...) or could not be reached."""
+
+
+class TokenFormatError(EksAuthError):
+    """A token that is not a well-formed `k8s-aws-v1.` token."""
+
+
+class VerificationError(EksAuthError):
+    """A token that EKS would reject, with the reason."""
+
+
+class KubeconfigError(EksAuthError):
+    """A kubeconfig that cannot be read, parsed or written."""

@@ -1,0 +1,118 @@
+"""What a `token` call asks for, validated once, whichever parser read the command line.
+
+Both the cache-hit fast path (`fastpath.py`, stdlib argv scanning) and the click CLI build a
+`TokenRequest` through `make_request`, so they agree on every value, and so on the cache key.
+Stdlib only.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from eksauth.errors import UsageError
+
+DEFAULT_SESSION_NAME = "EKSGetTokenAuth"  # aws-cli's AssumeRole session name
+ROLE_DURATION_RANGE = (900, 43200)  # what AssumeRole accepts for DurationSeconds
+
+_ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
+_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
+_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+_STS_URL = re.compile(r"^https?://[A-Za-z0-9.\-]+(?::\d{1,5})?/?$")
+
+
+@dataclass(frozen=True)
+class TokenRequest:
+    """Everything that can change which token is signed, or whose identity it carries."""
+
+    cluster: str
+    region: str | None = None  # --region only; the environment is resolved later
+    profile: str | None = None  # --profile only; AWS_PROFILE is part of the environment
+    role_arn: str | None = None
+    session_name: str | None = None  # None means the default, or forwarded
+    external_id: str | None = None
+    role_duration: int | None = None
+    forward_session_name: bool = False
+    sts_url: str | None = None  # --sts-url or EKSAUTH_STS_URL
+
+
+def make_request(
+    *,
+    cluster_name: str | None,
+    cluster_id: str | None,
+    region: str | None = None,
+    profile: str | None = None,
+    role_arn: str | None = None,
+    session_name: str | None = None,
+    external_id: str | None = None,
+    role_duration: int | None = None,
+    forward_session_name: bool = False,
+    sts_url: str | None = None,
+) -> TokenRequest:
+    """Validate the options of `token` and return the request; `UsageError` says what is wrong."""
+    if (cluster_name is None) == (cluster_id is None):
+        raise UsageError(
+            "give exactly one of --cluster-name or --cluster-id",
+            hint="--cluster-name for EKS clusters; --cluster-id for Outposts local clusters",
+        )
+    cluster = cluster_name if cluster_name is not None else cluster_id or ""
+    check_cluster(cluster)
+    if profile is not None and not profile.strip():
+        raise UsageError("--profile must not be empty")
+    if role_arn is not None and not _ROLE_ARN.match(role_arn):
+        raise UsageError(
+            f"--role-arn {role_arn!r} is not an IAM role ARN",
+            hint="expected arn:aws:iam::123456789012:role/NAME",
+        )
+    if session_name is not None and not _SESSION_NAME.match(session_name):
+        raise UsageError(
+            f"--role-session-name {session_name!r} is not valid",
+            hint="2 to 64 characters of letters, digits and +=,.@_-",
+        )
+    if forward_session_name and session_name is not None:
+        raise UsageError("--forward-session-name and --role-session-name exclude each other")
+    if external_id is not None and not _EXTERNAL_ID.match(external_id):
+        raise UsageError(
+            "--external-id is not valid",
+            hint="2 to 1224 characters of letters, digits and +=,.@:/_-",
+        )
+    low, high = ROLE_DURATION_RANGE
+    if role_duration is not None and not low <= role_duration <= high:
+        raise UsageError(f"--role-duration must be between {low} and {high} seconds")
+    if role_arn is None and (
+        session_name is not None
+        or external_id is not None
+        or role_duration is not None
+        or forward_session_name
+    ):
+        raise UsageError("the role options need --role-arn")
+    if sts_url is not None and not _STS_URL.match(sts_url):
+        raise UsageError(
+            f"--sts-url {sts_url!r} is not a base URL",
+            hint="expected e.g. https://sts.example.internal or http://127.0.0.1:8080",
+        )
+    return TokenRequest(
+        cluster=cluster,
+        region=region or None,
+        profile=profile,
+        role_arn=role_arn,
+        session_name=session_name,
+        external_id=external_id,
+        role_duration=role_duration,
+        forward_session_name=forward_session_name,
+        sts_url=sts_url.rstrip("/") if sts_url else None,
+    )
+
+
+def check_cluster(cluster: str) -> None:
+    """The cluster value becomes an HTTP header: it must be non-empty and one clean line.
+
+    Nothing else is restricted, because aws-iam-authenticator cluster ids are free-form.
+    """
+    if not cluster:
+        raise UsageError("the cluster name or id must not be empty")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in cluster):
+        raise UsageError(
+            f"the cluster name or id {cluster!r} contains whitespace or control characters",
+            hint="it is sent as the x-k8s-aws-id header and must be a single token",
+        )

@@ -1,0 +1,125 @@
+"""Shared fixtures: an isolated AWS environment per test, and a way to run eksauth in-process.
+
+Every test starts with no AWS_* variable, a private HOME and cache folder, empty AWS config
+files and IMDS disabled, so nothing on the developer's machine (or the network) leaks in.
+"""
+
+from __future__ import annotations
+
+import base64
+import calendar
+import http.client
+import os
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from eksauth import fastpath
+
+pytest_plugins = ["tests.standins.fixtures"]
+
+# The example keys from AWS's documentation: real-format, never valid anywhere.
+ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
+SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+FROZEN = calendar.timegm((2026, 11, 23, 10, 0, 0))
+FROZEN_ISO = "2026-11-23T10:00:00Z"
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(autouse=True)
+def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """A clean, private environment; returns the fake HOME."""
+    for name in list(os.environ):
+        if name.startswith(("AWS_", "EKSAUTH_", "KUBERNETES_", "XDG_")) or name in {
+            "KUBECONFIG",
+            "_EKSAUTH_COMPLETE",
+        }:
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    (home / ".aws").mkdir(parents=True)
+    (home / ".aws" / "config").write_text("")
+    (home / ".aws" / "credentials").write_text("")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(home / ".aws" / "config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(home / ".aws" / "credentials"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    return home
+
+
+@pytest.fixture
+def static_keys(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", ACCESS_KEY)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET_KEY)
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def eksauth(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
+    """Run the real entry point (fast path, then click) in-process at a pinned instant."""
+
+    def run(*args: str, now: float = FROZEN) -> Result:
+        capsys.readouterr()
+        code = fastpath.main(list(args), now=now)
+        out, err = capsys.readouterr()
+        return Result(code, out, err)
+
+    return run
+
+
+def cache_dir(tmp_path: Path) -> Path:
+    return tmp_path / "xdg-cache" / "eksauth"
+
+
+OTHER_ACCESS_KEY = "AKIAI44QH8DHBEXAMPLE"
+OTHER_SECRET_KEY = "je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY"
+KNOWN_SECRETS = {ACCESS_KEY: SECRET_KEY, OTHER_ACCESS_KEY: OTHER_SECRET_KEY}
+
+
+@pytest.fixture
+def sts_checker(world: Any, sts_server: Any) -> Callable[..., str]:
+    """Replay a token to the STS stand-in, as EKS does, and return the identity ARN.
+
+    The stand-in verifies the SigV4 signature with its own code, against the Host the token
+    names (sent as the Host header to loopback) and the x-k8s-aws-id header.
+    """
+
+    def check(bearer: str, cluster: str) -> str:
+        body = bearer.strip()[len("k8s-aws-v1.") :]
+        url = urlsplit(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)).decode())
+        query = parse_qs(url.query)
+        key = query["X-Amz-Credential"][0].split("/")[0]
+        if world.lookup(key) is None:
+            world.add_user(
+                key,
+                KNOWN_SECRETS[key],
+                session_token=query.get("X-Amz-Security-Token", [None])[0],
+            )
+        signed = datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")
+        world.freeze(signed.replace(tzinfo=timezone.utc) + timedelta(seconds=30))
+        conn = http.client.HTTPConnection("127.0.0.1", sts_server.port, timeout=5)
+        try:
+            conn.request(
+                "GET",
+                f"{url.path}?{url.query}",
+                headers={"Host": url.netloc, "x-k8s-aws-id": cluster},
+            )
+            reply = conn.getresponse()
+            text = reply.read().decode()
+        finally:
+            conn.close()
+        assert reply.status == 200, text
+        return text.split("<Arn>")[1].split("</Arn>")[0]
+
+    return check

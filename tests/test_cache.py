@@ -1,0 +1,349 @@
+"""The token cache: freshness at a pinned clock, hostile files, unusable folders, keys."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import platformdirs
+import pytest
+
+from eksauth import token
+from eksauth.cache import default_cache_dir, token_key
+from eksauth.request import make_request
+from tests.conftest import ACCESS_KEY, BIN, FROZEN, SECRET_KEY, Result, cache_dir
+
+ARGS = ("token", "--cluster-name", "demo", "--region", "eu-west-1", "--output", "token")
+
+
+def signed_at(tok: str) -> str:
+    return token.decode(tok.strip()).split("X-Amz-Date=")[1][:16]
+
+
+def entries(tmp_path: Path) -> list[Path]:
+    return sorted(cache_dir(tmp_path).glob("token-*.json"))
+
+
+@pytest.mark.usefixtures("static_keys")
+class TestFreshness:
+    def test_reuse_within_the_window_then_renew(self, eksauth, tmp_path: Path) -> None:
+        first: Result = eksauth(*ARGS)
+        assert first.exit_code == 0
+        assert signed_at(first.stdout) == "20261123T100000Z"
+        assert eksauth(*ARGS, now=FROZEN + 5 * 60).stdout == first.stdout
+        assert eksauth(*ARGS, now=FROZEN + 13 * 60).stdout == first.stdout
+        renewed = eksauth(*ARGS, now=FROZEN + 13 * 60 + 30)
+        assert signed_at(renewed.stdout) == "20261123T101330Z"
+        assert eksauth(*ARGS, now=FROZEN + 20 * 60).stdout == renewed.stdout
+        assert len(entries(tmp_path)) == 1
+
+    def test_cached_expiry_is_printed_unchanged(self, eksauth) -> None:
+        first = eksauth("token", "-c", "demo", "--region", "eu-west-1")
+        later = eksauth("token", "-c", "demo", "--region", "eu-west-1", now=FROZEN + 300)
+        assert json.loads(later.stdout) == json.loads(first.stdout)
+        assert json.loads(later.stdout)["status"]["expirationTimestamp"] == "2026-11-23T10:14:00Z"
+
+    def test_api_version_follows_the_current_exec_info(self, eksauth, monkeypatch) -> None:
+        eksauth("token", "-c", "demo", "--region", "eu-west-1")
+        monkeypatch.setenv(
+            "KUBERNETES_EXEC_INFO", '{"apiVersion":"client.authentication.k8s.io/v1"}'
+        )
+        hit = eksauth("token", "-c", "demo", "--region", "eu-west-1", now=FROZEN + 60)
+        assert json.loads(hit.stdout)["apiVersion"] == "client.authentication.k8s.io/v1"
+
+    def test_no_cache_and_refresh(self, eksauth, tmp_path: Path) -> None:
+        eksauth(*ARGS, "--no-cache")
+        assert entries(tmp_path) == []
+        first = eksauth(*ARGS)
+        refreshed = eksauth(*ARGS, "--refresh", now=FROZEN + 120)
+        assert signed_at(refreshed.stdout) == "20261123T100200Z"
+        assert eksauth(*ARGS, now=FROZEN + 180).stdout == refreshed.stdout != first.stdout
+
+    def test_different_clusters_do_not_share(self, eksauth) -> None:
+        a = eksauth(*ARGS)
+        b = eksauth("token", "-c", "other", "--region", "eu-west-1", "--output", "token")
+        assert a.stdout != b.stdout
+
+
+@pytest.mark.usefixtures("static_keys")
+class TestCredentialChanges:
+    def test_new_environment_key_signs_on_the_next_call(self, eksauth, monkeypatch) -> None:
+        first = eksauth(*ARGS)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAI44QH8DHBEXAMPLE")
+        second = eksauth(*ARGS, now=FROZEN + 1)
+        assert "AKIAI44QH8DHBEXAMPLE" in token.decode(second.stdout.strip())
+        assert ACCESS_KEY in token.decode(first.stdout.strip())
+
+    def test_rewritten_credentials_file_signs_on_the_next_call(
+        self, eksauth, monkeypatch, aws_env: Path
+    ) -> None:
+        monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+        monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+        creds = aws_env / ".aws" / "credentials"
+        creds.write_text(
+            f"[default]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+        )
+        first = eksauth(*ARGS)
+        creds.write_text(
+            "[default]\naws_access_key_id = AKIAI44QH8DHBEXAMPLE\n"
+            "aws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n"
+        )
+        second = eksauth(*ARGS, now=FROZEN + 1)
+        assert ACCESS_KEY in token.decode(first.stdout.strip())
+        assert "AKIAI44QH8DHBEXAMPLE" in token.decode(second.stdout.strip())
+
+    def test_secrets_never_reach_the_cache(self, eksauth, tmp_path: Path) -> None:
+        eksauth(*ARGS)
+        for path in cache_dir(tmp_path).iterdir():
+            assert SECRET_KEY not in path.read_text()
+
+
+@pytest.mark.usefixtures("static_keys")
+class TestHostileFiles:
+    def only_entry(self, eksauth, tmp_path: Path) -> tuple[Path, str]:
+        first = eksauth(*ARGS)
+        (entry,) = entries(tmp_path)
+        return entry, first.stdout
+
+    @pytest.mark.parametrize(
+        "damage",
+        [
+            b"",
+            b"{not json",
+            b'{"format": 1}',
+            b'{"format": 1, "token": "nope", "expiration": "x", "expires_at": 9999999999}',
+            b"[]",
+        ],
+        ids=["empty", "corrupt", "incomplete", "foreign-token", "not-an-object"],
+    )
+    def test_damaged_entry_is_a_miss_and_is_replaced(self, eksauth, tmp_path, damage) -> None:
+        entry, _ = self.only_entry(eksauth, tmp_path)
+        entry.write_bytes(damage)
+        again = eksauth(*ARGS, now=FROZEN + 60)
+        assert again.exit_code == 0
+        assert signed_at(again.stdout) == "20261123T100100Z"
+        assert json.loads(entry.read_text())["token"] == again.stdout.strip()
+
+    def test_truncated_entry(self, eksauth, tmp_path) -> None:
+        entry, _ = self.only_entry(eksauth, tmp_path)
+        entry.write_bytes(entry.read_bytes()[:40])
+        assert signed_at(eksauth(*ARGS, now=FROZEN + 60).stdout) == "20261123T100100Z"
+
+    def test_loosened_entry_is_not_trusted(self, eksauth, tmp_path) -> None:
+        entry, _ = self.only_entry(eksauth, tmp_path)
+        entry.chmod(0o644)
+        assert signed_at(eksauth(*ARGS, now=FROZEN + 60).stdout) == "20261123T100100Z"
+        assert stat.S_IMODE(entry.stat().st_mode) == 0o600
+
+    def test_symlinked_entry_is_never_followed(self, eksauth, tmp_path) -> None:
+        entry, first = self.only_entry(eksauth, tmp_path)
+        planted = tmp_path / "planted.json"
+        planted.write_bytes(entry.read_bytes())
+        planted.chmod(0o600)
+        entry.unlink()
+        entry.symlink_to(planted)
+        again = eksauth(*ARGS, now=FROZEN + 60)
+        assert signed_at(again.stdout) == "20261123T100100Z"
+        assert not entry.is_symlink()
+        assert json.loads(planted.read_text())["token"] == first.strip()
+
+    @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="needs root")
+    def test_foreign_owned_entry_is_not_trusted(self, eksauth, tmp_path) -> None:
+        entry, _ = self.only_entry(eksauth, tmp_path)
+        os.chown(entry, 12345, 12345)
+        again = eksauth(*ARGS, now=FROZEN + 60)
+        assert signed_at(again.stdout) == "20261123T100100Z"
+        assert entry.stat().st_uid == os.geteuid()
+
+    def test_modes_whatever_the_umask(self, eksauth, tmp_path) -> None:
+        old = os.umask(0)
+        try:
+            eksauth(*ARGS)
+        finally:
+            os.umask(old)
+        folder = cache_dir(tmp_path)
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        for path in folder.iterdir():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
+
+    def test_loose_folder_of_ours_is_tightened(self, eksauth, tmp_path) -> None:
+        folder = cache_dir(tmp_path)
+        folder.mkdir(parents=True, mode=0o755)
+        folder.chmod(0o755)
+        eksauth(*ARGS)
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+
+    def test_nothing_is_written_outside_the_folder(self, eksauth, tmp_path) -> None:
+        before = set(tmp_path.rglob("*"))
+        eksauth(*ARGS)
+        created = set(tmp_path.rglob("*")) - before
+        folder = cache_dir(tmp_path)
+        assert created
+        assert all(p == folder or folder in p.parents or p in folder.parents for p in created)
+
+
+@pytest.mark.usefixtures("static_keys")
+class TestUnusableFolders:
+    @pytest.mark.parametrize("where", ["under-a-file", "in-proc"])
+    def test_token_is_still_printed_with_one_warning(self, eksauth, tmp_path, where) -> None:
+        if where == "under-a-file":
+            blocker = tmp_path / "a-file"
+            blocker.write_text("")
+            folder = str(blocker / "eksauth")
+        else:
+            folder = "/proc/eksauth-cannot-exist"
+        result = eksauth(*ARGS, "--cache-dir", folder)
+        assert result.exit_code == 0
+        assert result.stdout.startswith("k8s-aws-v1.")
+        assert len(result.stderr.splitlines()) == 1
+        assert result.stderr.startswith("eksauth: warning: ")
+
+    def test_env_override(self, eksauth, tmp_path, monkeypatch) -> None:
+        monkeypatch.setenv("EKSAUTH_CACHE_DIR", str(tmp_path / "elsewhere"))
+        eksauth(*ARGS)
+        assert list((tmp_path / "elsewhere").glob("token-*.json"))
+
+
+class TestCacheFolder:
+    @pytest.mark.parametrize(
+        "env",
+        [
+            {"HOME": "/home/someone"},
+            {"HOME": "/home/someone", "XDG_CACHE_HOME": "/srv/xdg"},
+            {"HOME": "/home/someone", "XDG_CACHE_HOME": "relative/xdg"},
+            {"HOME": "/home/someone", "XDG_CACHE_HOME": ""},
+            {"HOME": "relative-home"},
+            {},
+        ],
+        ids=["home", "xdg", "relative-xdg", "empty-xdg", "relative-home", "no-home"],
+    )
+    def test_matches_platformdirs(self, env: dict[str, str], monkeypatch) -> None:
+        for name in ("HOME", "XDG_CACHE_HOME"):
+            monkeypatch.delenv(name, raising=False)
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        assert default_cache_dir(os.environ) == platformdirs.user_cache_dir("eksauth")
+
+
+class TestKeys:
+    def test_key_changes_with_every_identity_input(self, aws_env: Path) -> None:
+        base = make_request(cluster_name="demo", cluster_id=None)
+        env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "HOME": str(aws_env)}
+        keys = {
+            token_key(base, env),
+            token_key(make_request(cluster_name="demo2", cluster_id=None), env),
+            token_key(make_request(cluster_name="demo", cluster_id=None, region="eu-west-1"), env),
+            token_key(make_request(cluster_name="demo", cluster_id=None, profile="p"), env),
+            token_key(
+                make_request(
+                    cluster_name="demo",
+                    cluster_id=None,
+                    role_arn="arn:aws:iam::111122223333:role/r",
+                ),
+                env,
+            ),
+            token_key(
+                make_request(cluster_name="demo", cluster_id=None, sts_url="http://127.0.0.1:1"),
+                env,
+            ),
+            token_key(base, {**env, "AWS_ACCESS_KEY_ID": "AKIAOTHER"}),
+            token_key(base, {**env, "AWS_PROFILE": "x"}),
+            token_key(base, {**env, "AWS_ROLE_ARN": "arn:aws:iam::1:role/x"}),
+            token_key(base, {**env, "AWS_CONTAINER_CREDENTIALS_FULL_URI": "http://x"}),
+            token_key(base, {**env, "AWS_USE_FIPS_ENDPOINT": "true"}),
+        }
+        assert len(keys) == 11
+
+    def test_key_never_contains_the_secret(self) -> None:
+        request = make_request(cluster_name="demo", cluster_id=None)
+        key = token_key(request, {"AWS_SECRET_ACCESS_KEY": SECRET_KEY})
+        assert SECRET_KEY not in key
+        assert len(key) == 40
+
+
+class TestCacheCommands:
+    @pytest.mark.usefixtures("static_keys")
+    def test_list_clear_path(self, eksauth, tmp_path) -> None:
+        eksauth(*ARGS)
+        eksauth("token", "-c", "other", "--region", "us-west-2")
+        listing = eksauth("cache", "list", now=FROZEN + 90)
+        assert listing.exit_code == 0
+        lines = listing.stdout.splitlines()
+        assert lines[0].split() == [
+            "CLUSTER",
+            "REGION",
+            "PROFILE",
+            "ROLE_ARN",
+            "EXPIRATION",
+            "TIME_LEFT",
+        ]
+        assert lines[1].split() == ["demo", "eu-west-1", "-", "-", "2026-11-23T10:14:00Z", "12m30s"]
+        assert "k8s-aws-v1" not in listing.stdout
+        rows = json.loads(eksauth("cache", "list", "--json", now=FROZEN + 90).stdout)
+        assert [r["cluster"] for r in rows] == ["demo", "other"]
+        assert rows[1]["region"] == "us-west-2"
+        assert rows[1]["seconds_left"] == 750
+
+        path = eksauth("cache", "path")
+        assert path.stdout.strip() == str(cache_dir(tmp_path))
+
+        cleared = eksauth("cache", "clear", "--cluster-name", "demo")
+        assert cleared.stderr.strip() == "removed 1 cache entry"
+        assert [r["cluster"] for r in json.loads(eksauth("cache", "list", "--json").stdout)] == [
+            "other"
+        ]
+        assert eksauth("cache", "clear").stderr.strip() == "removed 1 cache entry"
+        assert eksauth("cache", "list").stdout == ""
+
+    def test_list_of_an_empty_cache(self, eksauth) -> None:
+        result = eksauth("cache", "list")
+        assert (result.exit_code, result.stdout) == (0, "")
+
+
+def hit_env(tmp_path: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+    return env
+
+
+HEAVY = ("botocore", "boto3", "click", "yaml", "platformdirs")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [str(BIN / "eksauth"), *ARGS],
+        [sys.executable, "-m", "eksauth", *ARGS],
+        [
+            str(BIN / "eksauth"),
+            "--region",
+            "eu-west-1",
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "demo",
+            "--output",
+            "token",
+        ],
+    ],
+    ids=["console-script", "python-m", "aws-argv"],
+)
+def test_a_cache_hit_imports_nothing_heavy(argv: list[str], tmp_path: Path) -> None:
+    env = hit_env(tmp_path)
+    miss = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
+    probe = (
+        "import sys, runpy; sys.argv = ['eksauth', *sys.argv[1:]];"
+        "from eksauth.fastpath import main; code = main();"
+        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r});"
+        "sys.stderr.write(repr(heavy)); sys.exit(code)"
+    )
+    rest = argv[3:] if argv[1] == "-m" else argv[1:]
+    hit = subprocess.run(
+        [sys.executable, "-c", probe, *rest], env=env, capture_output=True, text=True, check=True
+    )
+    assert hit.stdout == miss.stdout
+    assert hit.stderr == "[]"
