@@ -8,21 +8,22 @@ Stdlib only.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from eksauth.errors import UsageError
 
 DEFAULT_SESSION_NAME = "EKSGetTokenAuth"  # aws-cli's AssumeRole session name
 ROLE_DURATION_RANGE = (900, 43200)  # what AssumeRole accepts for DurationSeconds
 
-_ROLE_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")
-_SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
-_EXTERNAL_ID = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
-_STS_URL = re.compile(r"^https?://[A-Za-z0-9.\-]+(?::\d{1,5})?/?$")
+# Patterns, compiled (and cached by `re`) on first use: most token requests carry no role
+# options, and the cache-hit path should not pay for compiling them.
+_ROLE_ARN = r"^arn:aws(?:-[a-z]+)*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$"
+_SESSION_NAME = r"^[\w+=,.@-]{2,64}$"
+_EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
+_STS_URL = r"^https?://[A-Za-z0-9.\-]+(?::\d{1,5})?/?$"
 
 
-@dataclass(frozen=True)
-class TokenRequest:
+class TokenRequest(NamedTuple):
     """Everything that can change which token is signed, or whose identity it carries."""
 
     cluster: str
@@ -59,19 +60,19 @@ def make_request(
     check_cluster(cluster)
     if profile is not None and not profile.strip():
         raise UsageError("--profile must not be empty")
-    if role_arn is not None and not _ROLE_ARN.match(role_arn):
+    if role_arn is not None and not re.match(_ROLE_ARN, role_arn):
         raise UsageError(
             f"--role-arn {role_arn!r} is not an IAM role ARN",
             hint="expected arn:aws:iam::123456789012:role/NAME",
         )
-    if session_name is not None and not _SESSION_NAME.match(session_name):
+    if session_name is not None and not re.match(_SESSION_NAME, session_name):
         raise UsageError(
             f"--role-session-name {session_name!r} is not valid",
             hint="2 to 64 characters of letters, digits and +=,.@_-",
         )
     if forward_session_name and session_name is not None:
         raise UsageError("--forward-session-name and --role-session-name exclude each other")
-    if external_id is not None and not _EXTERNAL_ID.match(external_id):
+    if external_id is not None and not re.match(_EXTERNAL_ID, external_id):
         raise UsageError(
             "--external-id is not valid",
             hint="2 to 1224 characters of letters, digits and +=,.@:/_-",
@@ -86,7 +87,7 @@ def make_request(
         or forward_session_name
     ):
         raise UsageError("the role options need --role-arn")
-    if sts_url is not None and not _STS_URL.match(sts_url):
+    if sts_url is not None and not re.match(_STS_URL, sts_url):
         raise UsageError(
             f"--sts-url {sts_url!r} is not a base URL",
             hint="expected e.g. https://sts.example.internal or http://127.0.0.1:8080",
