@@ -5,17 +5,25 @@ The CLI calls `get_token` once; the fast path calls `cached_token` before anythi
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, Callable, NamedTuple
-
 from eksauth.cache import ROLE_PREFIX, TOKEN_PREFIX, Cache, token_key
-from eksauth.request import TokenRequest
+
+TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any, Callable
+
+    from eksauth.request import TokenRequest
 
 
-class IssuedToken(NamedTuple):
-    token: str
-    expiration: str  # expirationTimestamp, as printed
-    from_cache: bool
+class IssuedToken:
+    """A token and its advertised expiry (expirationTimestamp, exactly as printed)."""
+
+    __slots__ = ("expiration", "from_cache", "token")
+
+    def __init__(self, token: str, expiration: str, from_cache: bool) -> None:
+        self.token = token
+        self.expiration = expiration
+        self.from_cache = from_cache
 
 
 def cached_token(cache: Cache, key: str, now: float) -> IssuedToken | None:

@@ -15,14 +15,12 @@ Rules (each one a test):
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
 import os
 import stat
 import sys
 import time
-from typing import TYPE_CHECKING
 
 try:
     # hashlib loads OpenSSL first (3 ms of a 20 ms hit); the builtin BLAKE2 needs nothing.
@@ -30,8 +28,10 @@ try:
 except ImportError:  # pragma: no cover - interpreters without the builtin module
     from hashlib import blake2b
 
+TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
-    from collections.abc import Iterator, Mapping
+    from collections.abc import Mapping
+    from types import TracebackType
     from typing import Any, Callable
 
     from eksauth.request import TokenRequest
@@ -132,7 +132,7 @@ def token_key(request: TokenRequest, env: Mapping[str, str]) -> str:
         FORMAT,
         "token",
         _uid(),
-        list(request),
+        list(request.fields()),
         environment_fingerprint(env),
     ]
     return _digest(material)
@@ -242,8 +242,7 @@ class Cache:
                 os.close(fd)
             os.replace(temp, final)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                os.unlink(temp)
+            _unlink_quietly(temp)
             self._warn_once(f"could not write the token cache in {self.folder}: {_reason(exc)}")
             return False
         return True
@@ -298,23 +297,14 @@ class Cache:
 
     # -- locking ---------------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def lock(self, name: str, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[bool]:
-        """Hold `<name>.lock` while signing; yields False (and carries on) if it cannot.
+    def lock(self, name: str, timeout: float = LOCK_WAIT_SECONDS) -> Lock:
+        """`with cache.lock(name) as held:` holds `<name>.lock` while signing.
 
         Only the miss path locks, and it looks in the cache again once the lock is held, so
-        32 kubectl processes starting together sign once. A lock that is not granted within
-        `timeout` is not worth stalling kubectl for: the caller then signs on its own.
+        32 kubectl processes starting together sign once. A lock not granted within `timeout`
+        is not worth stalling kubectl for: `held` is then False and the caller signs anyway.
         """
-        fd = self._open_lock(name)
-        if fd is None:
-            yield False
-            return
-        try:
-            held = _acquire(fd, timeout)
-            yield held
-        finally:
-            os.close(fd)  # closing the descriptor releases the lock
+        return Lock(self._open_lock(name), timeout)
 
     def _open_lock(self, name: str) -> int | None:
         if not self._prepare() or self.folder is None:
@@ -331,6 +321,34 @@ class Cache:
             pass
         os.close(fd)
         return None
+
+
+class Lock:
+    """An exclusive lock on an open lock file; closing the descriptor releases it."""
+
+    def __init__(self, fd: int | None, timeout: float) -> None:
+        self._fd = fd
+        self._timeout = timeout
+
+    def __enter__(self) -> bool:
+        return self._fd is not None and _acquire(self._fd, self._timeout)
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+def _unlink_quietly(path: str) -> None:
+    try:  # noqa: SIM105 -- contextlib would cost the cache-hit path an import
+        os.unlink(path)
+    except OSError:
+        pass
 
 
 def _acquire(fd: int, timeout: float) -> bool:

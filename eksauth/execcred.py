@@ -7,8 +7,10 @@ without a process. Stdlib only: this runs on the cache-hit path.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from typing import NamedTuple
+
+TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
 V1 = "client.authentication.k8s.io/v1"
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
@@ -20,12 +22,15 @@ DEPRECATED = (V1ALPHA1,)
 FALLBACK = V1BETA1
 
 
-class ExecInfo(NamedTuple):
+class ExecInfo:
     """What `KUBERNETES_EXEC_INFO` told us: the apiVersion to answer, and whether we may prompt."""
 
-    api_version: str
-    interactive: bool
-    warning: str | None  # one line for stderr, or None
+    __slots__ = ("api_version", "interactive", "warning")
+
+    def __init__(self, api_version: str, interactive: bool, warning: str | None) -> None:
+        self.api_version = api_version
+        self.interactive = interactive
+        self.warning = warning  # one line for stderr, or None
 
 
 def read_exec_info(env: Mapping[str, str], override: str | None = None) -> ExecInfo:

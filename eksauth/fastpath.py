@@ -13,7 +13,10 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping, Sequence
+
+TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
+if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
 
 _GLOBAL_VALUES = {"--region": "region", "--profile": "profile", "--output": "output"}
 _TOKEN_VALUES = {

@@ -8,7 +8,6 @@ Stdlib only.
 from __future__ import annotations
 
 import re
-from typing import NamedTuple
 
 from eksauth.errors import UsageError
 
@@ -23,18 +22,60 @@ _EXTERNAL_ID = r"^[\w+=,.@:/-]{2,1224}$"
 _STS_URL = r"^https?://[A-Za-z0-9.\-]+(?::\d{1,5})?/?$"
 
 
-class TokenRequest(NamedTuple):
-    """Everything that can change which token is signed, or whose identity it carries."""
+class TokenRequest:
+    """Everything that can change which token is signed, or whose identity it carries.
 
-    cluster: str
-    region: str | None = None  # --region only; the environment is resolved later
-    profile: str | None = None  # --profile only; AWS_PROFILE is part of the environment
-    role_arn: str | None = None
-    session_name: str | None = None  # None means the default, or forwarded
-    external_id: str | None = None
-    role_duration: int | None = None
-    forward_session_name: bool = False
-    sts_url: str | None = None  # --sts-url or EKSAUTH_STS_URL
+    A plain class rather than a dataclass or NamedTuple: those imports alone would cost the
+    cache-hit path more than the rest of eksauth. `fields()` is what the cache key hashes.
+    """
+
+    __slots__ = (
+        "cluster",
+        "external_id",
+        "forward_session_name",
+        "profile",
+        "region",
+        "role_arn",
+        "role_duration",
+        "session_name",
+        "sts_url",
+    )
+
+    def __init__(
+        self,
+        cluster: str,
+        *,
+        region: str | None = None,  # --region only; the environment is resolved later
+        profile: str | None = None,  # --profile only; AWS_PROFILE is in the environment
+        role_arn: str | None = None,
+        session_name: str | None = None,  # None: the default, or forwarded
+        external_id: str | None = None,
+        role_duration: int | None = None,
+        forward_session_name: bool = False,
+        sts_url: str | None = None,  # --sts-url or EKSAUTH_STS_URL
+    ) -> None:
+        self.cluster = cluster
+        self.region = region
+        self.profile = profile
+        self.role_arn = role_arn
+        self.session_name = session_name
+        self.external_id = external_id
+        self.role_duration = role_duration
+        self.forward_session_name = forward_session_name
+        self.sts_url = sts_url
+
+    def fields(self) -> tuple[object, ...]:
+        return tuple(getattr(self, name) for name in self.__slots__)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, TokenRequest) and self.fields() == other.fields()
+
+    def __hash__(self) -> int:
+        return hash(self.fields())
+
+    def __repr__(self) -> str:
+        pairs = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
+        return f"TokenRequest({pairs})"
 
 
 def make_request(
