@@ -71,6 +71,10 @@ def sign_token(
     with _botocore_errors(request.profile or env.get("AWS_PROFILE")):
         session = _session(request.profile, interactive)
         region = _region(request.region, env, session)
+        if region:
+            # As aws-cli does with --region: botocore's own providers (assume-role profiles,
+            # SSO) then call STS in the same region instead of failing for want of one.
+            session.set_config_variable("region", region)
         endpoint = _endpoint(region, session)
         creds, creds_expiry = _source_credentials(session)
         if request.role_arn:
