@@ -127,9 +127,48 @@ def _inherited(ctx: click.Context, name: str, value: Any) -> Any:
 
 # -- the group -----------------------------------------------------------------------------------
 
+
+def _complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Profile names from the AWS config and credentials files, as botocore would find them."""
+    import configparser
+
+    from eksauth.cache import aws_files
+
+    names: set[str] = set()
+    for path in aws_files(os.environ):
+        parser = configparser.RawConfigParser()
+        try:
+            parser.read(path)
+        except configparser.Error:
+            continue
+        for section in parser.sections():
+            name = section[len("profile ") :] if section.startswith("profile ") else section
+            if not section.startswith(("sso-session ", "services ")):
+                names.add(name.strip())
+    return sorted(n for n in names if n.startswith(incomplete))
+
+
+def _complete_regions(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+    """Every region botocore knows for STS, in every partition."""
+    import botocore.session
+
+    session = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in session.get_available_partitions():
+        regions.update(session.get_available_regions("sts", partition))
+    return sorted(r for r in regions if r.startswith(incomplete))
+
+
+_region_option = click.option(
+    "--region", metavar="REGION", shell_complete=_complete_regions, help="AWS region."
+)
+_profile_option = click.option(
+    "--profile", metavar="PROFILE", shell_complete=_complete_profiles, help="AWS profile."
+)
+
 _aws_global_options = [
-    click.option("--region", metavar="REGION", help="AWS region (aws-cli global option)."),
-    click.option("--profile", metavar="PROFILE", help="AWS profile (aws-cli global option)."),
+    _region_option,
+    _profile_option,
     click.option(
         "--output",
         type=click.Choice(["json", "token"]),
@@ -166,8 +205,8 @@ _token_options = [
     click.option(
         "--cluster-id", "-i", metavar="ID", help="The cluster id (Outposts local clusters)."
     ),
-    click.option("--region", metavar="REGION", help="Region of the STS endpoint to sign for."),
-    click.option("--profile", metavar="PROFILE", help="AWS profile for the credentials."),
+    _region_option,
+    _profile_option,
     click.option(
         "--role-arn", "--role", "-r", metavar="ARN", help="Assume this IAM role to sign the token."
     ),
@@ -353,3 +392,31 @@ def cache_clear(ctx: click.Context, cluster_name: str | None) -> None:
 
     removed = clear_cache(ctx.obj["cache"], cluster_name)
     click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}", err=True)
+
+
+# -- completion ----------------------------------------------------------------------------------
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@main.command("completion", context_settings=CONTEXT)
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion_command(shell: str) -> None:
+    """Print the shell completion script (also in completions/ of the source tree).
+
+    \b
+    bash: eksauth completion bash > ~/.local/share/bash-completion/completions/eksauth
+    zsh:  eksauth completion zsh > "${fpath[1]}/_eksauth"
+    fish: eksauth completion fish > ~/.config/fish/completions/eksauth.fish
+    """
+    click.echo(completion_script(shell), nl=False)
+
+
+def completion_script(shell: str) -> str:
+    """The script click generates for `shell`, as committed in completions/."""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - SHELLS are all click's own
+        raise EksAuthError(f"no completion support for {shell}")
+    return cls(main, {}, "eksauth", "_EKSAUTH_COMPLETE").source() + "\n"
