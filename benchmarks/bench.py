@@ -9,6 +9,10 @@ Run from the project's virtualenv (the one with the `[test]` extra, which brings
 Every command runs once per round, in turn, so machine noise hits them all alike; the report
 gives medians and, more usefully on a shared machine, ratios taken within this one run.
 Nothing leaves the machine: signing is local, with AWS's documented example keys.
+
+All commands run in a scratch virtualenv holding a plain copy of eksauth (as `pip install .`
+lays it out) and a path entry to this venv's dependencies: an editable install's import hook
+would otherwise slow every interpreter start, `python -c pass` included, and blur the ratios.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import site
 import statistics
 import subprocess
 import sys
@@ -24,6 +30,36 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+PACKAGE = Path(__file__).resolve().parent.parent / "eksauth"
+# What pip writes as a console script for `eksauth = eksauth.fastpath:main`.
+SCRIPT = """#!{python}
+import sys
+from eksauth.fastpath import main
+if __name__ == "__main__":
+    sys.exit(main())
+"""
+
+
+def scratch_venv(root: Path) -> Path:
+    """A venv with a regular copy of eksauth that borrows this venv's dependencies."""
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+    python = root / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = Path(purelib) / "eksauth"
+    shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__"))
+    # pip byte-compiles what it installs; without it every run would compile from source.
+    subprocess.run([str(python), "-m", "compileall", "-q", str(target)], check=True)
+    # A plain path line: .pth files inside it (an editable finder) are not processed.
+    (Path(purelib) / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
+    script = root / "bin" / "eksauth"
+    script.write_text(SCRIPT.format(python=python))
+    script.chmod(0o755)
+    return root / "bin"
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -46,14 +82,23 @@ def environment(home: Path) -> dict[str, str]:
     return env
 
 
-def commands(home: Path) -> dict[str, list[str]]:
+def commands(bin_dir: Path) -> dict[str, list[str]]:
+    python = str(bin_dir / "python")
     token = ["token", "--cluster-name", "bench"]
     return {
-        "python -c pass": [sys.executable, "-c", "pass"],
-        "eksauth hit": [str(BIN / "eksauth"), *token],
-        "python -m eksauth hit": [sys.executable, "-m", "eksauth", *token],
-        "eksauth miss": [str(BIN / "eksauth"), *token, "--cache-dir", "{fresh}"],
-        "aws eks get-token": [str(BIN / "aws"), "eks", "get-token", "--cluster-name", "bench"],
+        "python -c pass": [python, "-c", "pass"],
+        "eksauth hit": [str(bin_dir / "eksauth"), *token],
+        "python -m eksauth hit": [python, "-m", "eksauth", *token],
+        "eksauth miss": [str(bin_dir / "eksauth"), *token, "--cache-dir", "{fresh}"],
+        "aws eks get-token": [
+            python,
+            "-m",
+            "awscli",
+            "eks",
+            "get-token",
+            "--cluster-name",
+            "bench",
+        ],
     }
 
 
@@ -72,14 +117,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=21, help="interleaved rounds (default 21)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
-    missing = [b for b in ("eksauth", "aws") if not (BIN / b).exists()]
-    if missing:
-        sys.exit(f"run from the project venv with the [test] extra: missing {', '.join(missing)}")
+    if not (BIN / "aws").exists():
+        sys.exit("run from the project venv with the [test] extra (it brings awscli)")
 
     with tempfile.TemporaryDirectory(prefix="eksauth-bench-") as tmp:
         scratch = Path(tmp)
         env = environment(scratch / "home")
-        table = commands(scratch)
+        table = commands(scratch_venv(scratch / "venv"))
         samples: dict[str, list[float]] = {name: [] for name in table}
         for argv in table.values():  # warm the page cache and the token cache once
             run_once(argv, env, scratch, -1)

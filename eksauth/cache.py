@@ -16,11 +16,12 @@ Rules (each one a test):
 from __future__ import annotations
 
 import errno
-import json
 import os
 import stat
 import sys
 import time
+
+from eksauth import jsonlite
 
 try:
     # hashlib loads OpenSSL first (3 ms of a 20 ms hit); the builtin BLAKE2 needs nothing.
@@ -155,7 +156,9 @@ def role_key(source_fingerprint: str, request: TokenRequest, region: str | None)
 
 
 def _digest(material: object) -> str:
-    encoded = json.dumps(material, separators=(",", ":"), sort_keys=True).encode("utf-8")
+    # repr() of str/int/None/bool/list/tuple is exact and needs no json import; a Python upgrade
+    # that changed it would only cost one miss.
+    encoded = repr(material).encode("utf-8", "backslashreplace")
     return blake2b(encoded, digest_size=20).hexdigest()
 
 
@@ -194,8 +197,8 @@ class Cache:
         if len(raw) > _MAX_ENTRY_BYTES:
             return None
         try:
-            entry = json.loads(raw)
-        except ValueError:
+            entry = jsonlite.loads(raw.decode("utf-8"))
+        except ValueError:  # UnicodeDecodeError included
             return None
         if not isinstance(entry, dict) or entry.get("format") != FORMAT:
             return None
@@ -228,6 +231,8 @@ class Cache:
         """Write `name` atomically and privately; on failure warn once and return False."""
         if not self._prepare() or self.folder is None:
             return False
+        import json  # the miss path only
+
         data = json.dumps({**entry, "format": FORMAT}, sort_keys=True).encode("utf-8")
         final = os.path.join(self.folder, name + ".json")
         temp = os.path.join(self.folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")

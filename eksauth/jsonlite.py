@@ -1,0 +1,58 @@
+"""JSON for the cache-hit path without importing `json`.
+
+`import json` pulls in `re`, `enum`, `functools` and `collections` (json.decoder compiles
+regular expressions at import): about 9 ms, nearly half of what a cache hit may cost. The work
+itself is done by CPython's C accelerator `_json` in both directions, so this module calls it
+directly: the same scanner `json.loads` uses, and the same string escaper `json.dumps` uses
+with `ensure_ascii=False`. Where `_json` is missing (other interpreters), the stdlib is used.
+Tests compare both functions with the stdlib's answers.
+"""
+
+from __future__ import annotations
+
+_WHITESPACE = " \t\n\r"
+
+
+class _DecoderSettings:
+    """The attributes `_json.make_scanner` reads from a `json.JSONDecoder`, at their defaults."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = float  # NaN, Infinity, -Infinity, as json.loads accepts them
+
+
+try:
+    from _json import encode_basestring as _encode_string
+    from _json import make_scanner as _make_scanner
+except ImportError:  # pragma: no cover - CPython always has the accelerator
+    _scan = None
+else:
+    _scan = _make_scanner(_DecoderSettings())  # type: ignore[arg-type]  # duck-typed by _json
+
+
+def loads(text: str) -> object:
+    """`json.loads(text)` for a str; raises ValueError on anything that is not one JSON value."""
+    if _scan is None:  # pragma: no cover
+        import json
+
+        return json.loads(text)
+    start = len(text) - len(text.lstrip(_WHITESPACE))
+    try:
+        value, end = _scan(text, start)
+    except StopIteration:
+        raise ValueError("not a JSON document") from None
+    if text[end:].strip(_WHITESPACE):
+        raise ValueError("extra data after the JSON document")
+    return value
+
+
+def quote(text: str) -> str:
+    """A JSON string literal, as `json.dumps(text, ensure_ascii=False)` writes it."""
+    if _scan is None:  # pragma: no cover
+        import json
+
+        return json.dumps(text, ensure_ascii=False)
+    return str(_encode_string(text))
