@@ -147,7 +147,8 @@ def make_request(
 def _matches(pattern: str, value: str) -> bool:
     import re
 
-    return re.match(pattern, value) is not None
+    # ASCII: IAM's own patterns mean [A-Za-z0-9_] by \w, not every Unicode letter.
+    return re.match(pattern, value, re.ASCII) is not None
 
 
 def check_cluster(cluster: str) -> None:
