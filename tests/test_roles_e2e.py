@@ -53,6 +53,17 @@ def base_env(aws_env: Path, sts_server: Any, world: Any) -> dict[str, str]:
     return env
 
 
+def role_profile(base_env: dict[str, str], home: Path, name: str, extra: str) -> dict[str, str]:
+    """An assume-role profile `name` whose source profile holds the static keys."""
+    (home / ".aws" / "credentials").write_text(
+        f"[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+    )
+    (home / ".aws" / "config").write_text(
+        f"[profile {name}]\nrole_arn = {ROLE_ARN}\nsource_profile = base\n{extra}"
+    )
+    return {k: v for k, v in base_env.items() if not k.startswith(("AWS_ACCESS", "AWS_SECRET"))}
+
+
 def kubectl(eks_api: Any, tmp_path: Path, env: dict[str, str], args: list[str]) -> Any:
     config = eks_api.write_kubeconfig(
         tmp_path / "kubeconfig", exec_command="eksauth", exec_args=list(args)
@@ -122,16 +133,7 @@ class TestKubectl:
         assert world.calls["imds:credentials"] >= 1
 
     def test_assume_role_profile(self, eks_api, tmp_path, base_env, world, aws_env) -> None:
-        env = dict(base_env)
-        env.pop("AWS_ACCESS_KEY_ID")
-        env.pop("AWS_SECRET_ACCESS_KEY")
-        (aws_env / ".aws" / "credentials").write_text(
-            f"[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
-        )
-        (aws_env / ".aws" / "config").write_text(
-            f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = base\n"
-            "role_session_name = kube-admin\n"
-        )
+        env = role_profile(base_env, aws_env, "admin", "role_session_name = kube-admin\n")
         env["AWS_PROFILE"] = "admin"
         for _ in range(2):
             result = kubectl(eks_api, tmp_path, env, list(TOKEN))
@@ -173,15 +175,8 @@ class TestFailures:
         assert elapsed < 15
 
     def test_mfa_profile_never_prompts_without_a_terminal(self, base_env, aws_env) -> None:
-        env = dict(base_env)
-        env.pop("AWS_ACCESS_KEY_ID")
-        env.pop("AWS_SECRET_ACCESS_KEY")
-        (aws_env / ".aws" / "credentials").write_text(
-            f"[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
-        )
-        (aws_env / ".aws" / "config").write_text(
-            f"[profile mfa]\nrole_arn = {ROLE_ARN}\nsource_profile = base\n"
-            f"mfa_serial = arn:aws:iam::{ACCOUNT}:mfa/alice\n"
+        env = role_profile(
+            base_env, aws_env, "mfa", f"mfa_serial = arn:aws:iam::{ACCOUNT}:mfa/alice\n"
         )
         env["KUBERNETES_EXEC_INFO"] = json.dumps(
             {"apiVersion": "client.authentication.k8s.io/v1beta1", "spec": {"interactive": False}}
