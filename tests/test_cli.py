@@ -128,6 +128,30 @@ class TestToken:
         result = eksauth("token", "-c", "demo", *REGION, "--token-only")
         assert result.stdout == GOLDEN + "\n"
 
+    @pytest.mark.parametrize(
+        ("flag", "env", "profile", "host"),
+        [
+            ("eu-north-1", {"AWS_REGION": "ap-south-1"}, "sa-east-1", "sts.eu-north-1"),
+            (
+                None,
+                {"AWS_REGION": "ap-south-1", "AWS_DEFAULT_REGION": "us-west-2"},
+                None,
+                "sts.ap-south-1",
+            ),
+            (None, {"AWS_DEFAULT_REGION": "us-west-2"}, "sa-east-1", "sts.us-west-2"),
+            (None, {}, "sa-east-1", "sts.sa-east-1"),
+        ],
+        ids=["flag", "AWS_REGION", "AWS_DEFAULT_REGION", "profile"],
+    )
+    def test_region_order(self, eksauth, monkeypatch, aws_env, flag, env, profile, host) -> None:
+        if profile:
+            (aws_env / ".aws" / "config").write_text(f"[default]\nregion = {profile}\n")
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        args = ["--region", flag] if flag else []
+        url = url_of(eksauth("token", "-c", "demo", *args, "--token-only").stdout)
+        assert url.startswith(f"https://{host}.amazonaws.com/?")
+
     def test_no_region_signs_the_global_endpoint(self, eksauth) -> None:
         url = url_of(eksauth("token", "-c", "demo", "--token-only").stdout)
         assert url.startswith("https://sts.amazonaws.com/?")
