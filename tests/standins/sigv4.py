@@ -320,7 +320,7 @@ def _last_values(pairs: Sequence[tuple[str, str]]) -> dict[str, str]:
     return dict(pairs)
 
 
-def verify_presigned(  # noqa: PLR0917 (signature fixed by the test plan)
+def verify_presigned(
     method: str,
     path: str,
     query_string_raw: str,
@@ -425,7 +425,7 @@ def parse_authorization(value: str) -> dict[str, str]:
     return fields
 
 
-def verify_header_auth(  # noqa: PLR0917 (signature fixed by the test plan)
+def verify_header_auth(
     method: str,
     path: str,
     query: str,
