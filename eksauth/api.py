@@ -90,11 +90,12 @@ def _sign(
     store_as: str | None,
 ) -> IssuedToken:
     from eksauth import signer  # botocore loads only when we must sign
+    from eksauth.token import rfc3339
 
     signed = signer.sign_token(
         request, env=env, now=now, interactive=interactive, cache=cache, log=log
     )
-    expiration = signer.timestamp(signed.expires_at)
+    expiration = rfc3339(signed.expires_at)
     if store_as is not None:
         entry: dict[str, Any] = {
             "token": signed.token,

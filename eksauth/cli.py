@@ -12,7 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -20,7 +20,11 @@ from eksauth import __version__
 from eksauth.errors import EksAuthError
 from eksauth.execcred import V1, V1ALPHA1, V1BETA1
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+if TYPE_CHECKING:
+    from eksauth.api import IssuedToken
+    from eksauth.request import TokenRequest
+
+CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 # aws-cli global options that an `aws … eks get-token` kubeconfig might carry, and that eksauth
 # deliberately does not take: naming them makes the usage error say why.
@@ -200,7 +204,7 @@ def main(region: str | None, profile: str | None, output: str | None) -> None:
 
 # -- token ---------------------------------------------------------------------------------------
 
-_token_options = [
+_token_options: list[Callable[[Any], Any]] = [
     click.option("--cluster-name", "-c", metavar="NAME", help="The EKS cluster name."),
     click.option(
         "--cluster-id", "-i", metavar="ID", help="The cluster id (Outposts local clusters)."
@@ -266,18 +270,30 @@ _token_options = [
 @click.pass_context
 def token_command(ctx: click.Context, /, **options: Any) -> None:
     """Print an ExecCredential with a bearer token for an EKS cluster (alias: get-token)."""
-    from eksauth import api
-    from eksauth.cache import Cache, resolve_cache_dir
     from eksauth.execcred import exec_credential, read_exec_info
 
-    env = os.environ
-    request = _token_request(ctx, options)
-    info = read_exec_info(env, options["api_version"])
+    info = read_exec_info(os.environ, options["api_version"])
     if info.warning:
         _warn(info.warning)
+    issued = issue_token(ctx, _token_request(ctx, options), options, info.interactive)
+    output = _inherited(ctx, "output", options["output"])
+    if options["token_only"] or output == "token":
+        click.echo(issued.token)
+    else:
+        click.echo(exec_credential(info.api_version, issued.token, issued.expiration), nl=False)
+
+
+def issue_token(
+    ctx: click.Context, request: TokenRequest, options: dict[str, Any], exec_interactive: bool
+) -> IssuedToken:
+    """The library call behind `token` and `whoami`, with the cache options applied."""
+    from eksauth import api
+    from eksauth.cache import Cache, resolve_cache_dir
+
+    env = os.environ
     # Prompt (MFA) only when kubectl says we may, or when a person runs us in a terminal.
-    interactive = info.interactive if env.get("KUBERNETES_EXEC_INFO") else sys.stdin.isatty()
-    issued = api.get_token(
+    interactive = exec_interactive if env.get("KUBERNETES_EXEC_INFO") else sys.stdin.isatty()
+    return api.get_token(
         request,
         env=env,
         now=_now(ctx),
@@ -287,14 +303,9 @@ def token_command(ctx: click.Context, /, **options: Any) -> None:
         interactive=interactive,
         log=_logger(options["verbose"]),
     )
-    output = _inherited(ctx, "output", options["output"])
-    if options["token_only"] or output == "token":
-        click.echo(issued.token)
-    else:
-        click.echo(exec_credential(info.api_version, issued.token, issued.expiration), nl=False)
 
 
-def _token_request(ctx: click.Context, options: dict[str, Any]) -> Any:
+def _token_request(ctx: click.Context, options: dict[str, Any]) -> TokenRequest:
     from eksauth.request import make_request
 
     return make_request(
@@ -420,3 +431,9 @@ def completion_script(shell: str) -> str:
     if cls is None:  # pragma: no cover - SHELLS are all click's own
         raise EksAuthError(f"no completion support for {shell}")
     return cls(main, {}, "eksauth", "_EKSAUTH_COMPLETE").source() + "\n"
+
+
+from eksauth.cli_identity import decode_command, verify_command, whoami_command  # noqa: E402
+
+for _command in (decode_command, verify_command, whoami_command):
+    main.add_command(_command)

@@ -86,9 +86,9 @@ def sign_token(
     expires_at = signed_at + token.ADVERTISED_LIFETIME_SECONDS
     if creds_expiry is not None and creds_expiry < expires_at:
         # aws-cli ignores this; a token cannot outlive the credentials that signed it.
-        log(f"the signing credentials expire at {timestamp(creds_expiry)}, before the token")
+        log(f"the signing credentials expire at {token.rfc3339(creds_expiry)}, before the token")
         expires_at = creds_expiry
-    log(f"signed for {endpoint.host} ({endpoint.signing_region}) at {timestamp(signed_at)}")
+    log(f"signed for {endpoint.host} ({endpoint.signing_region}) at {token.rfc3339(signed_at)}")
     return Signed(token.encode(url), signed_at, expires_at, region, endpoint.host)
 
 
@@ -126,11 +126,6 @@ def presign(
     )
     _QueryAuthAt(creds, signing_region, signed_at).add_auth(request)
     return str(request.url)
-
-
-def timestamp(epoch: float) -> str:
-    """RFC 3339 UTC with seconds, the format of expirationTimestamp."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
 
 
 # -- resolution --------------------------------------------------------------------------------
