@@ -22,6 +22,7 @@ import sys
 import time
 
 from eksauth import jsonlite
+from eksauth.privatefile import replace_private
 
 try:
     # hashlib loads OpenSSL first (3 ms of a 20 ms hit); the builtin BLAKE2 needs nothing.
@@ -234,20 +235,9 @@ class Cache:
         import json  # the miss path only
 
         data = json.dumps({**entry, "format": FORMAT}, sort_keys=True).encode("utf-8")
-        final = os.path.join(self.folder, name + ".json")
-        temp = os.path.join(self.folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
         try:
-            fd = os.open(temp, flags, 0o600)
-            try:
-                _fchmod(fd, 0o600)  # the umask can only narrow; make sure it is exactly 0600
-                _write_all(fd, data)
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.replace(temp, final)
+            replace_private(os.path.join(self.folder, name + ".json"), data)
         except OSError as exc:
-            _unlink_quietly(temp)
             self._warn_once(f"could not write the token cache in {self.folder}: {_reason(exc)}")
             return False
         return True
@@ -349,13 +339,6 @@ class Lock:
             self._fd = None
 
 
-def _unlink_quietly(path: str) -> None:
-    try:  # noqa: SIM105 -- contextlib would cost the cache-hit path an import
-        os.unlink(path)
-    except OSError:
-        pass
-
-
 def _acquire(fd: int, timeout: float) -> bool:
     deadline = time.monotonic() + timeout
     delay = 0.005
@@ -389,17 +372,6 @@ def _private_regular_file(st: os.stat_result) -> bool:
     if not hasattr(os, "getuid"):  # Windows: the folder's ACL is what protects the entries
         return True
     return st.st_uid == os.getuid() and not stat.S_IMODE(st.st_mode) & 0o077
-
-
-def _fchmod(fd: int, mode: int) -> None:
-    if hasattr(os, "fchmod"):
-        os.fchmod(fd, mode)
-
-
-def _write_all(fd: int, data: bytes) -> None:
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
 
 
 def _reason(exc: OSError) -> str:

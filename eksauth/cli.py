@@ -437,3 +437,8 @@ from eksauth.cli_identity import decode_command, verify_command, whoami_command 
 
 for _command in (decode_command, verify_command, whoami_command):
     main.add_command(_command)
+
+from eksauth.cli_kubeconfig import migrate_kubeconfig_command, update_kubeconfig_command  # noqa: E402
+
+for _command in (update_kubeconfig_command, migrate_kubeconfig_command):
+    main.add_command(_command)

@@ -21,7 +21,7 @@ import pytest
 
 from eksauth import fastpath
 
-pytest_plugins = ["tests.standins.fixtures"]
+pytest_plugins = ["tests.standins.fixtures", "tests.standins.moto_eks"]
 
 # The example keys from AWS's documentation: real-format, never valid anywhere.
 ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
