@@ -163,10 +163,10 @@ def _complete_regions(ctx: click.Context, param: click.Parameter, incomplete: st
     return sorted(r for r in regions if r.startswith(incomplete))
 
 
-_region_option = click.option(
+_region_option: Callable[[Any], Any] = click.option(
     "--region", metavar="REGION", shell_complete=_complete_regions, help="AWS region."
 )
-_profile_option = click.option(
+_profile_option: Callable[[Any], Any] = click.option(
     "--profile", metavar="PROFILE", shell_complete=_complete_profiles, help="AWS profile."
 )
 

@@ -7,22 +7,16 @@ of --dry-run; what was written or changed is reported on stderr, as `cache clear
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from eksauth import cli
-from eksauth.cli import _inherited, _warn
+from eksauth.cli import CONTEXT, _inherited, _profile_option, _region_option, _warn
 from eksauth.errors import UsageError
 
 if TYPE_CHECKING:
     from eksauth.kubeconfig import Cluster, Entries
 
-# cli.py imports this module at its end. In that cycle mypy checks this module first and cannot
-# yet see the types of cli's unannotated constants, so they are fetched untyped and annotated.
-CONTEXT: dict[str, Any] = vars(cli)["CONTEXT"]
-_region_option: Callable[[Any], Any] = vars(cli)["_region_option"]
-_profile_option: Callable[[Any], Any] = vars(cli)["_profile_option"]
 
 _kubeconfig_option = click.option(
     "--kubeconfig",
