@@ -18,12 +18,11 @@ if TYPE_CHECKING:
 class IssuedToken:
     """A token and its advertised expiry (expirationTimestamp, exactly as printed)."""
 
-    __slots__ = ("expiration", "from_cache", "token")
+    __slots__ = ("expiration", "token")
 
-    def __init__(self, token: str, expiration: str, from_cache: bool) -> None:
+    def __init__(self, token: str, expiration: str) -> None:
         self.token = token
         self.expiration = expiration
-        self.from_cache = from_cache
 
 
 def cached_token(cache: Cache, key: str, now: float) -> IssuedToken | None:
@@ -31,7 +30,7 @@ def cached_token(cache: Cache, key: str, now: float) -> IssuedToken | None:
     entry = cache.load_token(key, now)
     if entry is None:
         return None
-    return IssuedToken(entry["token"], entry["expiration"], True)
+    return IssuedToken(entry["token"], entry["expiration"])
 
 
 def get_token(
@@ -110,7 +109,7 @@ def _sign(
             "role_arn": request.role_arn,
         }
         cache.store(store_as, entry)
-    return IssuedToken(signed.token, expiration, False)
+    return IssuedToken(signed.token, expiration)
 
 
 def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:

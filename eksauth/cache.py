@@ -205,24 +205,24 @@ class Cache:
             return None
         return entry
 
+    def load_fresh(
+        self, name: str, now: float, min_remaining: float, fields: tuple[str, ...]
+    ) -> dict[str, Any] | None:
+        """The entry if its string `fields` are there and `min_remaining` s remain at `now`."""
+        entry = self.load(name)
+        if entry is None or not all(isinstance(entry.get(f), str) for f in fields):
+            return None
+        expires_at = entry.get("expires_at")
+        if not isinstance(expires_at, (int, float)) or expires_at - now < min_remaining:
+            return None
+        return entry
+
     def load_token(self, key: str, now: float) -> dict[str, Any] | None:
         """A cached token with at least a minute of life left at `now`, else None."""
-        entry = self.load(TOKEN_PREFIX + key)
-        if entry is None:
-            return None
-        token, expiration, expires_at = (
-            entry.get("token"),
-            entry.get("expiration"),
-            entry.get("expires_at"),
+        entry = self.load_fresh(
+            TOKEN_PREFIX + key, now, MIN_TOKEN_REMAINING_SECONDS, ("token", "expiration")
         )
-        if not (
-            isinstance(token, str)
-            and token.startswith("k8s-aws-v1.")
-            and isinstance(expiration, str)
-            and isinstance(expires_at, (int, float))
-        ):
-            return None
-        if expires_at - now < MIN_TOKEN_REMAINING_SECONDS:
+        if entry is None or not entry["token"].startswith("k8s-aws-v1."):
             return None
         return entry
 

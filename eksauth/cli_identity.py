@@ -138,15 +138,15 @@ def verify_command(ctx: click.Context, /, bearer: str, **options: Any) -> None:
 
     Exit 0 only when STS confirms the identity and, with --aws-auth, aws-auth maps it.
     """
-    cluster_name, cluster_id = options["cluster_name"], options["cluster_id"]
-    if (cluster_name is None) == (cluster_id is None):
-        raise UsageError("give exactly one of --cluster-name or --cluster-id")
+    from eksauth.request import one_cluster
+
+    cluster = one_cluster(options["cluster_name"], options["cluster_id"])
     if bearer == "-" and options["aws_auth"] == "-":
         raise UsageError("TOKEN and --aws-auth cannot both be read from stdin")
     _verify_and_show(
         ctx,
         _token_arg(bearer),
-        cluster=cluster_name or cluster_id or "",
+        cluster=cluster,
         sts_url=options["sts_url"] or None,
         aws_auth=options["aws_auth"],
         as_json=options["as_json"],

@@ -14,6 +14,8 @@ import os
 import sys
 import time
 
+from eksauth.execcred import DEPRECATED, SUPPORTED
+
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
@@ -45,11 +47,7 @@ _TOKEN_FLAGS = {
     "--verbose": "verbose",
 }
 _OUTPUTS = ("json", "token")
-_API_VERSIONS = (
-    "client.authentication.k8s.io/v1",
-    "client.authentication.k8s.io/v1beta1",
-    "client.authentication.k8s.io/v1alpha1",
-)
+_API_VERSIONS = (*SUPPORTED, *DEPRECATED)
 
 
 def main(argv: Sequence[str] | None = None, now: float | None = None) -> int:

@@ -90,13 +90,7 @@ def make_request(
     sts_url: str | None = None,
 ) -> TokenRequest:
     """Validate the options of `token` and return the request; `UsageError` says what is wrong."""
-    if (cluster_name is None) == (cluster_id is None):
-        raise UsageError(
-            "give exactly one of --cluster-name or --cluster-id",
-            hint="--cluster-name for EKS clusters; --cluster-id for Outposts local clusters",
-        )
-    cluster = cluster_name if cluster_name is not None else cluster_id or ""
-    check_cluster(cluster)
+    cluster = one_cluster(cluster_name, cluster_id)
     if profile is not None and not profile.strip():
         raise UsageError("--profile must not be empty")
     if role_arn is not None and not _matches(_ROLE_ARN, role_arn):
@@ -149,6 +143,18 @@ def _matches(pattern: str, value: str) -> bool:
 
     # ASCII: IAM's own patterns mean [A-Za-z0-9_] by \w, not every Unicode letter.
     return re.match(pattern, value, re.ASCII) is not None
+
+
+def one_cluster(cluster_name: str | None, cluster_id: str | None) -> str:
+    """The x-k8s-aws-id value from exactly one of --cluster-name / --cluster-id, checked."""
+    if (cluster_name is None) == (cluster_id is None):
+        raise UsageError(
+            "give exactly one of --cluster-name or --cluster-id",
+            hint="--cluster-name for EKS clusters; --cluster-id for Outposts local clusters",
+        )
+    cluster = cluster_name if cluster_name is not None else cluster_id or ""
+    check_cluster(cluster)
+    return cluster
 
 
 def check_cluster(cluster: str) -> None:

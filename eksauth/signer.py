@@ -217,16 +217,8 @@ def _assumed_role(
 
 
 def _cached_role(cache: Cache, name: str, now: float) -> dict[str, Any] | None:
-    entry = cache.load(name)
-    if entry is None:
-        return None
     fields = ("access_key_id", "secret_access_key", "session_token")
-    if not all(isinstance(entry.get(f), str) for f in fields):
-        return None
-    expires_at = entry.get("expires_at")
-    if not isinstance(expires_at, (int, float)) or expires_at - now < MIN_ROLE_REMAINING_SECONDS:
-        return None
-    return entry
+    return cache.load_fresh(name, now, MIN_ROLE_REMAINING_SECONDS, fields)
 
 
 def _call_assume_role(
