@@ -1,6 +1,8 @@
-"""The on-disk cache of tokens and assumed-role credentials: keys, private files, locks, expiry.
+"""The on-disk store: one folder of private JSON entries by name, and a lock per entry.
 
-Stdlib only, because a cache hit must cost little more than starting Python.
+It knows nothing of tokens, credentials or requests: what goes in an entry, how it is keyed and
+how long it is good for belong to the orchestrator (`api.py`). Stdlib only, because a cache hit
+must cost little more than starting Python.
 
 Rules (each one a test):
 - The folder is 0700 and entries 0600 from the moment they exist, whatever the umask; entries are
@@ -9,8 +11,6 @@ Rules (each one a test):
 - An entry is read with O_NOFOLLOW and trusted only if it is a regular file owned by us with no
   group/other bits and valid content; anything else is a miss, and is replaced by the next write.
 - The cache never breaks the command: a folder that cannot be used costs one warning line.
-- Keys fingerprint the request, every AWS_* environment variable (hashed, never stored) and the
-  identity of the AWS config files, so new credentials mean a new key without resolving anything.
 """
 
 from __future__ import annotations
@@ -24,33 +24,17 @@ import time
 from eksauth import jsonlite
 from eksauth.privatefile import replace_private
 
-try:
-    # hashlib loads OpenSSL first (3 ms of a 20 ms hit); the builtin BLAKE2 needs nothing.
-    from _blake2 import blake2b
-except ImportError:  # pragma: no cover - interpreters without the builtin module
-    from hashlib import blake2b
-
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
     from collections.abc import Mapping
     from types import TracebackType
     from typing import Any, Callable
 
-    from eksauth.request import TokenRequest
-
     Warn = Callable[[str], None]
 
 APP_NAME = "eksauth"
-# Bump when the entry format or the key recipe changes: old entries then simply miss.
+# Bump when the entry format changes: old entries then simply miss.
 FORMAT = 1
-TOKEN_PREFIX = "token-"  # noqa: S105 -- a file-name prefix, not a secret
-ROLE_PREFIX = "role-"
-# A cached token is handed out only while this much of its advertised life remains, so kubectl
-# never receives a token that expires before its request reaches the API server.
-MIN_TOKEN_REMAINING_SECONDS = 60
-# Assumed-role credentials are reused until this close to their expiry (botocore refreshes its
-# own at 15/10 minutes; 5 leaves a signed token most of its 14 minutes).
-MIN_ROLE_REMAINING_SECONDS = 5 * 60
 # How long a miss waits for another process that is signing the same token, before signing on
 # its own: long enough for a cold start on a busy node, short enough never to stall kubectl.
 LOCK_WAIT_SECONDS = 10.0
@@ -71,14 +55,15 @@ def default_cache_dir(env: Mapping[str, str]) -> str | None:
     xdg = env.get("XDG_CACHE_HOME", "")
     if os.path.isabs(xdg):
         return os.path.join(xdg, APP_NAME)
-    home = _home(env)
+    home = home_folder(env)
     if home is None:
         return None
     base = "Library/Caches" if sys.platform == "darwin" else ".cache"
     return os.path.join(home, base, APP_NAME)
 
 
-def _home(env: Mapping[str, str]) -> str | None:
+def home_folder(env: Mapping[str, str]) -> str | None:
+    """HOME when absolute, else the password database's; None when neither is usable."""
     home = env.get("HOME")
     if home is None or not os.path.isabs(home):
         try:
@@ -96,75 +81,6 @@ def resolve_cache_dir(option: str | None, env: Mapping[str, str]) -> str | None:
     if chosen:
         return os.path.abspath(os.path.expanduser(chosen))
     return default_cache_dir(env)
-
-
-def _file_identity(path: str) -> list[int] | None:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
-
-
-def aws_files(env: Mapping[str, str]) -> list[str]:
-    """The shared config and credentials files botocore reads, honouring their variables."""
-    home = _home(env) or ""
-    config = env.get("AWS_CONFIG_FILE") or os.path.join(home, ".aws", "config")
-    credentials = env.get("AWS_SHARED_CREDENTIALS_FILE") or os.path.join(
-        home, ".aws", "credentials"
-    )
-    return [os.path.expanduser(config), os.path.expanduser(credentials)]
-
-
-def environment_fingerprint(env: Mapping[str, str]) -> list[Any]:
-    """What decides the source credentials, region and STS host, short of resolving them.
-
-    Every AWS_* variable is included (credentials, profile, region, endpoint, web identity,
-    container and IMDS settings...), and so is the identity (path, size, mtime, inode) of the
-    config and credentials files: a new key or a rewritten file is a new cache key.
-    """
-    variables = sorted((k, v) for k, v in env.items() if k.startswith("AWS_"))
-    files = [[path, _file_identity(path)] for path in aws_files(env)]
-    return [variables, files]
-
-
-def token_key(request: TokenRequest, env: Mapping[str, str]) -> str:
-    """The cache key of a token: a hash, so no value (and no secret) appears in a file name."""
-    material = [
-        FORMAT,
-        "token",
-        _uid(),
-        list(request.fields()),
-        environment_fingerprint(env),
-    ]
-    return _digest(material)
-
-
-def role_key(source_fingerprint: str, request: TokenRequest, region: str | None) -> str:
-    """The cache key of assumed-role credentials, from the source credentials' own hash."""
-    material = [
-        FORMAT,
-        "role",
-        _uid(),
-        source_fingerprint,
-        request.role_arn,
-        "<forward>" if request.forward_session_name else request.session_name,
-        request.external_id,
-        request.role_duration,
-        region,
-    ]
-    return _digest(material)
-
-
-def _digest(material: object) -> str:
-    # repr() of str/int/None/bool/list/tuple is exact and needs no json import; a Python upgrade
-    # that changed it would only cost one miss.
-    encoded = repr(material).encode("utf-8", "backslashreplace")
-    return blake2b(encoded, digest_size=20).hexdigest()
-
-
-def _uid() -> int:
-    return os.getuid() if hasattr(os, "getuid") else 0
 
 
 class Cache:
@@ -202,27 +118,6 @@ class Cache:
         except ValueError:  # UnicodeDecodeError included
             return None
         if not isinstance(entry, dict) or entry.get("format") != FORMAT:
-            return None
-        return entry
-
-    def load_fresh(
-        self, name: str, now: float, min_remaining: float, fields: tuple[str, ...]
-    ) -> dict[str, Any] | None:
-        """The entry if its string `fields` are there and `min_remaining` s remain at `now`."""
-        entry = self.load(name)
-        if entry is None or not all(isinstance(entry.get(f), str) for f in fields):
-            return None
-        expires_at = entry.get("expires_at")
-        if not isinstance(expires_at, (int, float)) or expires_at - now < min_remaining:
-            return None
-        return entry
-
-    def load_token(self, key: str, now: float) -> dict[str, Any] | None:
-        """A cached token with at least a minute of life left at `now`, else None."""
-        entry = self.load_fresh(
-            TOKEN_PREFIX + key, now, MIN_TOKEN_REMAINING_SECONDS, ("token", "expiration")
-        )
-        if entry is None or not entry["token"].startswith("k8s-aws-v1."):
             return None
         return entry
 

@@ -1,8 +1,11 @@
 """Which STS host a token is presigned for, and which region its SigV4 signature names.
 
 This reproduces what botocore resolves for the `sts` service, from a small table instead of
-botocore's data files, because importing botocore costs far more than signing a token. The
-sources it mirrors (paths under botocore/, checked against botocore 1.44):
+botocore's data files. The reason is the other direction of the same fact: `decode`, `verify`
+and the offline kubeconfig checks must recognise every standard STS host (`parse_sts_host`)
+without importing botocore at all, and the signer must name exactly the host EKS will accept
+(never an AWS_ENDPOINT_URL_STS override, which botocore's resolver would apply). The sources it
+mirrors (paths under botocore/, checked against botocore 1.44):
 
 - data/sts/2011-06-15/endpoint-rule-set-1.json.gz, the STS endpoint rules: with
   UseGlobalEndpoint, no FIPS and no dual-stack, 16 legacy regions go to sts.amazonaws.com
@@ -252,16 +255,3 @@ def parse_sts_host(host: str) -> StsEndpoint | None:
     if partition is None or suffix not in (partition.dns_suffix, partition.dual_stack_dns_suffix):
         return None
     return StsEndpoint(host, _signing_region(region), partition.name)
-
-
-def env_flag(value: str | None) -> bool | None:
-    """An AWS boolean setting (AWS_USE_FIPS_ENDPOINT...) exactly as botocore reads it.
-
-    None only when unset. botocore's ensure_boolean is `value.lower() == "true"`, so an empty
-    or misspelt value is False (and, being set, still hides the config file's value), and
-    surrounding spaces are not stripped: " true" is False. Config-file values arrive stripped
-    by configparser, so they parse the same way.
-    """
-    if value is None:
-        return None
-    return value.lower() == "true"

@@ -2,7 +2,8 @@
 
 Each carries a message that says what failed and, where there is one, a hint that says what to
 do. The CLI prints `eksauth: error: <message>` (plus ` (<hint>)`) on one stderr line and exits 1;
-`UsageError` exits 2. Exceptions from botocore are mapped to these once, at the signer boundary.
+`UsageError` exits 2. botocore's exceptions are mapped to these once, at the AWS boundary
+(aws.py).
 """
 
 from __future__ import annotations
@@ -38,7 +39,15 @@ class CredentialsError(EksAuthError):
     """No usable AWS credentials (missing, unknown profile, expired SSO session...)."""
 
 
-class StsError(EksAuthError):
+class AwsError(EksAuthError):
+    """An AWS service answered with an error (its code in `code`) or could not be reached."""
+
+    def __init__(self, message: str, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
+class StsError(AwsError):
     """STS answered with an error (AccessDenied, ExpiredToken...) or could not be reached."""
 
 

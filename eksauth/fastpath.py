@@ -123,31 +123,19 @@ def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) ->
     values = parse(args, env)
     if values is None:
         return None
-    from eksauth.api import cached_token  # stdlib-only modules, after parsing
-    from eksauth.cache import Cache, resolve_cache_dir, token_key
+    from eksauth.api import cached_token, token_key  # stdlib-only modules, after parsing
+    from eksauth.cache import Cache, resolve_cache_dir
     from eksauth.errors import EksAuthError
     from eksauth.execcred import exec_credential, read_exec_info
-    from eksauth.request import make_request
+    from eksauth.request import request_from
 
     def text(name: str) -> str | None:
         value = values.get(name)
         return value if isinstance(value, str) else None
 
     try:
-        duration = text("role_duration")
-        request = make_request(
-            cluster_name=text("cluster_name"),
-            cluster_id=text("cluster_id"),
-            region=text("region"),
-            profile=text("profile"),
-            role_arn=text("role_arn"),
-            session_name=text("session_name"),
-            external_id=text("external_id"),
-            role_duration=int(duration) if duration is not None else None,
-            forward_session_name=bool(values.get("forward_session_name")),
-            sts_url=text("sts_url"),
-        )
-    except (EksAuthError, ValueError):
+        request = request_from(values)
+    except EksAuthError:
         return None  # the CLI reports it
     cache = Cache(resolve_cache_dir(text("cache_dir"), env), warn=lambda _: None)
     hit = cached_token(cache, token_key(request, env), now)

@@ -9,6 +9,11 @@ from __future__ import annotations
 
 from eksauth.errors import UsageError
 
+TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
 DEFAULT_SESSION_NAME = "EKSGetTokenAuth"  # aws-cli's AssumeRole session name
 ROLE_DURATION_RANGE = (900, 43200)  # what AssumeRole accepts for DurationSeconds
 
@@ -28,6 +33,7 @@ class TokenRequest:
     """
 
     __slots__ = (
+        "by_id",
         "cluster",
         "external_id",
         "forward_session_name",
@@ -51,7 +57,9 @@ class TokenRequest:
         role_duration: int | None = None,
         forward_session_name: bool = False,
         sts_url: str | None = None,  # --sts-url or EKSAUTH_STS_URL
+        by_id: bool = False,  # named by --cluster-id (Outposts) rather than --cluster-name
     ) -> None:
+        self.by_id = by_id
         self.cluster = cluster
         self.region = region
         self.profile = profile
@@ -70,6 +78,25 @@ class TokenRequest:
 
     def __hash__(self) -> int:
         return hash(self.fields())
+
+    def argv(self) -> list[str]:
+        """The `eksauth token` arguments that make this request, in the order
+        update-kubeconfig and migrate-kubeconfig write them."""
+        args = ["token", "--cluster-id" if self.by_id else "--cluster-name", self.cluster]
+        for option, value in (
+            ("--region", self.region),
+            ("--profile", self.profile),
+            ("--role-arn", self.role_arn),
+            ("--role-session-name", self.session_name),
+            ("--external-id", self.external_id),
+            ("--role-duration", None if self.role_duration is None else str(self.role_duration)),
+            ("--sts-url", self.sts_url),
+        ):
+            if value is not None:
+                args += [option, value]
+        if self.forward_session_name:
+            args.append("--forward-session-name")
+        return args
 
     def __repr__(self) -> str:
         pairs = ", ".join(f"{name}={getattr(self, name)!r}" for name in self.__slots__)
@@ -120,11 +147,6 @@ def make_request(
         or forward_session_name
     ):
         raise UsageError("the role options need --role-arn")
-    if sts_url is not None and not _matches(_STS_URL, sts_url):
-        raise UsageError(
-            f"--sts-url {sts_url!r} is not a base URL",
-            hint="expected e.g. https://sts.example.internal or http://127.0.0.1:8080",
-        )
     return TokenRequest(
         cluster=cluster,
         region=region or None,
@@ -134,15 +156,59 @@ def make_request(
         external_id=external_id,
         role_duration=role_duration,
         forward_session_name=forward_session_name,
-        sts_url=sts_url.rstrip("/") if sts_url else None,
+        sts_url=check_sts_url(sts_url) if sts_url is not None else None,
+        by_id=cluster_name is None,
     )
+
+
+# The option names `make_request` takes: click's destinations, the fast path's and the
+# kubeconfig migration's all use them, so one call builds the request from any of them.
+REQUEST_OPTIONS = (
+    "cluster_name",
+    "cluster_id",
+    "region",
+    "profile",
+    "role_arn",
+    "session_name",
+    "external_id",
+    "role_duration",
+    "forward_session_name",
+    "sts_url",
+)
+
+
+def request_from(values: Mapping[str, object]) -> TokenRequest:
+    """`make_request` from a mapping of option values (other keys are ignored).
+
+    Text values are taken as given ("" for --region is no region); --role-duration may be text.
+    """
+    chosen: dict[str, Any] = {name: values.get(name) for name in REQUEST_OPTIONS}
+    duration = chosen["role_duration"]
+    if isinstance(duration, str):
+        if not duration.isascii() or not duration.isdigit() or len(duration) > 6:
+            raise UsageError(f"--role-duration {duration!r} is not a whole number of seconds")
+        chosen["role_duration"] = int(duration)
+    chosen["forward_session_name"] = bool(chosen["forward_session_name"])
+    chosen["sts_url"] = chosen["sts_url"] or None
+    return make_request(**chosen)
+
+
+def check_sts_url(url: str) -> str:
+    """--sts-url / EKSAUTH_STS_URL: an http(s) base URL (host, optional port); without the
+    trailing slash. The one check for `token`, `verify` and the kubeconfig writers."""
+    if not _matches(_STS_URL, url):
+        raise UsageError(
+            f"--sts-url {url!r} is not a base URL",
+            hint="expected e.g. https://sts.example.internal or http://127.0.0.1:8080",
+        )
+    return url.rstrip("/")
 
 
 def _matches(pattern: str, value: str) -> bool:
     import re
 
     # ASCII: IAM's own patterns mean [A-Za-z0-9_] by \w, not every Unicode letter.
-    return re.match(pattern, value, re.ASCII) is not None
+    return re.fullmatch(pattern, value, re.ASCII) is not None
 
 
 def one_cluster(cluster_name: str | None, cluster_id: str | None) -> str:

@@ -21,7 +21,7 @@ from typing import NamedTuple
 from urllib.parse import unquote, unquote_plus, urlsplit
 
 from eksauth.endpoints import parse_sts_host
-from eksauth.errors import TokenFormatError, UsageError, VerificationError
+from eksauth.errors import TokenFormatError, VerificationError
 
 PREFIX = "k8s-aws-v1."
 CLUSTER_ID_HEADER = "x-k8s-aws-id"
@@ -234,13 +234,10 @@ def _named_endpoint(sts_url: str | None) -> tuple[str, str] | None:
     """(scheme, host) of --sts-url: the one non-standard endpoint the user allows."""
     if not sts_url:
         return None
-    parts = urlsplit(sts_url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        raise UsageError(
-            f"--sts-url {sts_url!r} is not a base URL",
-            hint="expected e.g. https://sts.example.internal or http://127.0.0.1:8080",
-        )
-    return parts.scheme, parts.netloc.lower()
+    from eksauth.request import check_sts_url
+
+    scheme, _, host = check_sts_url(sts_url).partition("://")
+    return scheme, host.lower()
 
 
 def _check_endpoint(presigned: PresignedUrl, named: tuple[str, str] | None) -> None:

@@ -13,9 +13,10 @@ import platformdirs
 import pytest
 
 from eksauth import token
-from eksauth.cache import default_cache_dir, token_key
+from eksauth.api import token_key
+from eksauth.cache import default_cache_dir
 from eksauth.request import make_request
-from tests.conftest import ACCESS_KEY, BIN, FROZEN, SECRET_KEY, Result, cache_dir
+from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, Result, cache_dir, tool
 
 ARGS = ("token", "--cluster-name", "demo", "--region", "eu-west-1", "--output", "token")
 
@@ -318,10 +319,10 @@ MISS_ONLY = ("eksauth.cli", "eksauth.signer", "eksauth.token", "eksauth.endpoint
 @pytest.mark.parametrize(
     "argv",
     [
-        [str(BIN / "eksauth"), *ARGS],
+        [tool("eksauth"), *ARGS],
         [sys.executable, "-m", "eksauth", *ARGS],
         [
-            str(BIN / "eksauth"),
+            tool("eksauth"),
             "--region",
             "eu-west-1",
             "eks",

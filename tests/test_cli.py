@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from eksauth import __version__, token
-from tests.conftest import BIN, FROZEN, SECRET_KEY
+from tests.conftest import FROZEN, SECRET_KEY, tool
 
 REGION = ("--region", "eu-west-1")
 # Pinned: AWS's example keys, cluster "demo", eu-west-1, 2026-11-23T10:00:00Z. If this changes,
@@ -263,13 +263,13 @@ class TestMeta:
 
     def test_installed_script(self, aws_env: Path) -> None:
         done = subprocess.run(
-            [str(BIN / "eksauth"), "--version"], capture_output=True, text=True, check=True
+            [tool("eksauth"), "--version"], capture_output=True, text=True, check=True
         )
         assert done.stdout == f"eksauth, version {__version__}\n"
 
     def test_installed_script_error(self) -> None:
         done = subprocess.run(
-            [str(BIN / "eksauth"), "token", "-c", "demo", "--region", "eu-west-1"],
+            [tool("eksauth"), "token", "-c", "demo", "--region", "eu-west-1"],
             capture_output=True,
             text=True,
             check=False,

@@ -22,7 +22,7 @@ from botocore.config import Config
 from botocore.endpoint_provider import EndpointProvider, RuleSetStandardLibrary
 
 from eksauth import endpoints
-from eksauth.endpoints import StsEndpoint, env_flag, parse_sts_host, sts_endpoint
+from eksauth.endpoints import StsEndpoint, parse_sts_host, sts_endpoint
 from eksauth.errors import InvalidRegionError
 
 if TYPE_CHECKING:
@@ -466,47 +466,3 @@ def test_invalid_region(region: str, botocore_accepts: bool) -> None:
 @pytest.mark.parametrize("region", ["a", "a" * 63, "x1", "a-1-b", "fips"], ids=ascii)
 def test_valid_region_shapes(region: str) -> None:
     assert sts_endpoint(region).host == f"sts.{region}.amazonaws.com"
-
-
-# --- 4. env_flag --------------------------------------------------------------------------------
-
-
-ENV_FLAGS = [
-    (None, None),
-    ("", False),  # set but empty is False in botocore, and hides the config file's value
-    ("true", True),
-    ("TRUE", True),
-    ("True", True),
-    ("tRuE", True),
-    ("false", False),
-    ("FALSE", False),
-    (" true", False),  # botocore does not strip environment values
-    ("true ", False),
-    ("\ttrue\n", False),
-    ("1", False),
-    ("yes", False),
-    ("on", False),
-    ("0", False),
-    ("truee", False),
-]
-
-
-@pytest.mark.parametrize(("value", "expected"), ENV_FLAGS, ids=ascii)
-def test_env_flag(value: str | None, expected: bool | None) -> None:
-    assert env_flag(value) is expected
-
-
-@pytest.mark.parametrize("variable", ["use_fips_endpoint", "use_dualstack_endpoint"])
-@pytest.mark.parametrize("value", [value for value, _ in ENV_FLAGS], ids=ascii)
-def test_env_flag_matches_botocore(
-    session: botocore.session.Session,
-    monkeypatch: pytest.MonkeyPatch,
-    variable: str,
-    value: str | None,
-) -> None:
-    env_name = f"AWS_{variable.upper()}"
-    if value is None:
-        monkeypatch.delenv(env_name, raising=False)
-    else:
-        monkeypatch.setenv(env_name, value)
-    assert env_flag(value) is session.get_config_variable(variable)

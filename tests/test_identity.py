@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Sequence
 from urllib.parse import urlencode
 
 import pytest
 
-from eksauth import identity, token
+from eksauth import aws, awsauth, replay, token
+from eksauth.awsauth import AwsAuth, Entry
 from eksauth.errors import EksAuthError, StsError, TokenFormatError, UsageError, VerificationError
-from eksauth.identity import AwsAuth, CallerIdentity, Entry
-from tests.test_token_format import SEED_TOKEN, SEED_URL
+from eksauth.replay import CallerIdentity
+from tests.conftest import SEED_SIGNED, SEED_TOKEN, SEED_URL
 
-SEED_SIGNED = calendar.timegm((2022, 4, 26, 17, 32, 42))
 FRESH = SEED_SIGNED + 60
 
 
@@ -202,7 +201,7 @@ class TestCanonicalize:
         ],
     )
     def test_canonical_arns(self, arn: str, canonical: str) -> None:
-        assert identity.canonicalize(arn) == canonical
+        assert replay.canonicalize(arn) == canonical
 
     @pytest.mark.parametrize(
         ("arn", "reason"),
@@ -216,13 +215,13 @@ class TestCanonicalize:
     )
     def test_arns_eks_refuses(self, arn: str, reason: str) -> None:
         with pytest.raises(StsError, match=reason):
-            identity.canonicalize(arn)
+            replay.canonicalize(arn)
 
 
 class TestStsReply:
     def test_a_user_keeps_its_whole_user_id(self) -> None:
         fields = {"Arn": "arn:aws:iam::111122223333:user/bob", "Account": "111122223333"}
-        caller = identity.identity_from_reply({**fields, "UserId": "AIDAEXAMPLE"}, "AKIA1")
+        caller = replay.identity_from_reply({**fields, "UserId": "AIDAEXAMPLE"}, "AKIA1")
         assert caller == CallerIdentity(
             fields["Arn"], fields["Arn"], "111122223333", "AIDAEXAMPLE", "", "AKIA1", None
         )
@@ -230,13 +229,13 @@ class TestStsReply:
     def test_a_federated_user_id_is_not_split(self) -> None:
         arn = "arn:aws:sts::111122223333:federated-user/carol"
         reply = {"Arn": arn, "Account": "111122223333", "UserId": "111122223333:carol"}
-        caller = identity.identity_from_reply(reply, "ASIA1")
+        caller = replay.identity_from_reply(reply, "ASIA1")
         assert (caller.user_id, caller.session_name) == ("111122223333:carol", "")
 
     def test_an_assumed_role_splits_role_id_and_session(self) -> None:
         arn = "arn:aws:sts::111122223333:assumed-role/Admin/alice@example.com"
         reply = {"Arn": arn, "Account": "111122223333", "UserId": "AROAEXAMPLE:alice@example.com"}
-        caller = identity.identity_from_reply(reply, "ASIA1", "eu-west-1")
+        caller = replay.identity_from_reply(reply, "ASIA1", "eu-west-1")
         assert caller.canonical_arn == "arn:aws:iam::111122223333:role/Admin"
         assert (caller.user_id, caller.session_name) == ("AROAEXAMPLE", "alice@example.com")
         assert caller.region == "eu-west-1"
@@ -245,7 +244,7 @@ class TestStsReply:
     def test_a_malformed_role_user_id_is_an_error(self, user_id: str) -> None:
         arn = "arn:aws:sts::111122223333:assumed-role/Admin/s"
         with pytest.raises(StsError, match="malformed UserId"):
-            identity.identity_from_reply(
+            replay.identity_from_reply(
                 {"Arn": arn, "Account": "111122223333", "UserId": user_id}, "ASIA1"
             )
 
@@ -257,7 +256,7 @@ class TestStsReply:
             b"<ResponseMetadata><RequestId>r</RequestId></ResponseMetadata>"
             b"</GetCallerIdentityResponse>"
         )
-        fields = identity._reply_fields(body)
+        fields = replay._reply_fields(body)
         assert (fields["Arn"], fields["UserId"], fields["Account"]) == (
             "arn:aws:iam::1:user/a&b",
             "AIDA1",
@@ -268,16 +267,16 @@ class TestStsReply:
         xml = b"<ErrorResponse><Error><Code>AccessDenied</Code><Message>no</Message></Error>"
         json_body = b'{"Error": {"Code": "AccessDenied", "Message": "no"}, "RequestId": "r"}'
         for body in (xml + b"</ErrorResponse>", json_body):
-            fields = identity._reply_fields(body)
+            fields = replay._reply_fields(body)
             assert (fields["Code"], fields["Message"]) == ("AccessDenied", "no")
 
     def test_xml_with_a_doctype_is_not_parsed(self) -> None:
         body = b'<!DOCTYPE x [<!ENTITY a "aaaa">]><x><Arn>&a;</Arn></x>'
-        assert identity._reply_fields(body) == {}
+        assert replay._reply_fields(body) == {}
 
     def test_missing_fields_are_an_error(self) -> None:
         with pytest.raises(StsError, match="without Arn"):
-            identity.identity_from_reply({"Arn": "arn:aws:iam::1:root"}, "AKIA1")
+            replay.identity_from_reply({"Arn": "arn:aws:iam::1:root"}, "AKIA1")
 
 
 ACCOUNT = "111122223333"
@@ -340,11 +339,11 @@ class TestTemplates:
         ],
     )
     def test_render(self, template: str, rendered: str) -> None:
-        assert identity.render(template, ALICE) == rendered
+        assert awsauth.render(template, ALICE) == rendered
 
     def test_render_with_a_dns_name(self) -> None:
         assert (
-            identity.render("system:node:{{EC2PrivateDNSName}}", NODE, "ip-10-0-0-1.ec2.internal")
+            awsauth.render("system:node:{{EC2PrivateDNSName}}", NODE, "ip-10-0-0-1.ec2.internal")
             == "system:node:ip-10-0-0-1.ec2.internal"
         )
 
@@ -358,14 +357,14 @@ class TestTemplates:
                 )
             ]
         )
-        mapping = identity.map_identity(NODE, tables, resolve_dns=lambda iid: f"dns-of-{iid}")
+        mapping = awsauth.map_identity(NODE, tables, resolve_dns=lambda iid: f"dns-of-{iid}")
         assert mapping.username == "system:node:dns-of-i-0123456789abcdef0"
         assert mapping.groups == (f"g:{ACCOUNT}", "s:i-0123456789abcdef0", "k:ASIANODE")
         assert (mapping.source, mapping.reason, mapping.notes) == ("mapRoles[0]", None, ())
 
     def test_ec2_dns_unresolved_without_a_lookup(self) -> None:
         tables = _tables(roles=[(NODE.canonical_arn, "system:node:{{EC2PrivateDNSName}}", [])])
-        mapping = identity.map_identity(NODE, tables)
+        mapping = awsauth.map_identity(NODE, tables)
         assert mapping.username == "system:node:{{EC2PrivateDNSName}}"
         assert mapping.notes == (
             "{{EC2PrivateDNSName}} left unresolved: no EC2 lookup was requested",
@@ -376,7 +375,7 @@ class TestTemplates:
             raise EksAuthError("no AWS credentials to call ec2:DescribeInstances")
 
         tables = _tables(roles=[(NODE.canonical_arn, "system:node:{{EC2PrivateDNSName}}", [])])
-        mapping = identity.map_identity(NODE, tables, resolve_dns=fail)
+        mapping = awsauth.map_identity(NODE, tables, resolve_dns=fail)
         assert mapping.username == "system:node:{{EC2PrivateDNSName}}"
         assert mapping.notes == (
             "{{EC2PrivateDNSName}} left unresolved: no AWS credentials to call "
@@ -387,7 +386,7 @@ class TestTemplates:
     def test_ec2_dns_needs_an_instance_id_session(self, session: str) -> None:
         caller = NODE._replace(session_name=session)
         tables = _tables(roles=[(NODE.canonical_arn, "u", ["{{EC2PrivateDNSName}}"])])
-        mapping = identity.map_identity(caller, tables, resolve_dns=lambda _: "never")
+        mapping = awsauth.map_identity(caller, tables, resolve_dns=lambda _: "never")
         assert mapping.username is None
         assert mapping.source == "mapRoles[0]"
         assert mapping.reason is not None
@@ -398,7 +397,7 @@ class TestTemplates:
         caller = NODE._replace(session_name=session)
         tables = _tables(roles=[(NODE.canonical_arn, "{{EC2PrivateDNSName}}", [])])
         assert (
-            identity.map_identity(caller, tables, resolve_dns=str.upper).username == session.upper()
+            awsauth.map_identity(caller, tables, resolve_dns=str.upper).username == session.upper()
         )
 
 
@@ -407,7 +406,7 @@ class TestMapping:
         tables = _tables(
             roles=[(f"arn:aws:iam::{ACCOUNT}:role/ADMIN", "admin", ["system:masters"])]
         )
-        mapping = identity.map_identity(ALICE, tables)
+        mapping = awsauth.map_identity(ALICE, tables)
         assert (mapping.username, mapping.groups, mapping.source) == (
             "admin",
             ("system:masters",),
@@ -416,7 +415,7 @@ class TestMapping:
 
     def test_a_role_written_with_its_path_does_not_match(self) -> None:
         with_path = f"arn:aws:iam::{ACCOUNT}:role/teams/ops/Admin"
-        mapping = identity.map_identity(ALICE, _tables(roles=[(with_path, "admin", [])]))
+        mapping = awsauth.map_identity(ALICE, _tables(roles=[(with_path, "admin", [])]))
         assert mapping.username is None
         assert mapping.notes == (
             f"mapRoles[0] names {with_path} with a path; EKS compares role ARNs without their "
@@ -426,28 +425,28 @@ class TestMapping:
     def test_a_role_whose_iam_arn_has_a_path_matches_without_it(self) -> None:
         # STS drops the path in assumed-role ARNs, so the mapping must drop it too.
         tables = _tables(roles=[(f"arn:aws:iam::{ACCOUNT}:role/Admin", "admin", [])])
-        assert identity.map_identity(ALICE, tables).username == "admin"
+        assert awsauth.map_identity(ALICE, tables).username == "admin"
 
     def test_strip_role_path(self) -> None:
-        assert identity.strip_role_path("arn:aws:iam::1:role/a/b/R") == "arn:aws:iam::1:role/R"
-        assert identity.strip_role_path("arn:aws:iam::1:role/R") == "arn:aws:iam::1:role/R"
-        assert identity.strip_role_path("arn:aws:iam::1:user/a/u") == "arn:aws:iam::1:user/a/u"
+        assert awsauth.strip_role_path("arn:aws:iam::1:role/a/b/R") == "arn:aws:iam::1:role/R"
+        assert awsauth.strip_role_path("arn:aws:iam::1:role/R") == "arn:aws:iam::1:role/R"
+        assert awsauth.strip_role_path("arn:aws:iam::1:user/a/u") == "arn:aws:iam::1:user/a/u"
 
     def test_a_user_matches_with_its_path(self) -> None:
         tables = _tables(users=[(BOB.arn.upper().replace("ARN:AWS:IAM", "arn:aws:iam"), "bob", [])])
-        assert identity.map_identity(BOB, tables).source == "mapUsers[0]"
+        assert awsauth.map_identity(BOB, tables).source == "mapUsers[0]"
 
     def test_roles_are_searched_before_users(self) -> None:
         tables = _tables(roles=[(BOB.arn, "as-role", [])], users=[(BOB.arn, "as-user", [])])
-        assert identity.map_identity(BOB, tables).username == "as-role"
+        assert awsauth.map_identity(BOB, tables).username == "as-role"
 
     def test_the_last_entry_for_an_arn_wins(self) -> None:
         arn = ALICE.canonical_arn
         tables = _tables(roles=[(arn, "first", []), (arn.lower(), "second", [])])
-        assert identity.map_identity(ALICE, tables).source == "mapRoles[1]"
+        assert awsauth.map_identity(ALICE, tables).source == "mapRoles[1]"
 
     def test_map_accounts_maps_to_the_canonical_arn_without_groups(self) -> None:
-        mapping = identity.map_identity(ALICE, _tables(accounts=(ACCOUNT,)))
+        mapping = awsauth.map_identity(ALICE, _tables(accounts=(ACCOUNT,)))
         assert (mapping.username, mapping.groups, mapping.source) == (
             ALICE.canonical_arn,
             (),
@@ -456,14 +455,14 @@ class TestMapping:
 
     def test_an_entry_beats_map_accounts(self) -> None:
         tables = _tables(roles=[(ALICE.canonical_arn, "admin", [])], accounts=(ACCOUNT,))
-        assert identity.map_identity(ALICE, tables).username == "admin"
+        assert awsauth.map_identity(ALICE, tables).username == "admin"
 
     def test_no_match(self) -> None:
         tables = _tables(
             roles=[(f"arn:aws:iam::{ACCOUNT}:role/Other", "x", [])], accounts=("444455556666",)
         )
-        mapping = identity.map_identity(ALICE, tables)
-        assert mapping == identity.Mapping(
+        mapping = awsauth.map_identity(ALICE, tables)
+        assert mapping == awsauth.IdentityMapping(
             None,
             (),
             None,
@@ -500,7 +499,7 @@ data:
 
 class TestLoadAwsAuth:
     def test_kubectl_yaml(self) -> None:
-        tables = identity.load_aws_auth(KUBECTL_YAML)
+        tables = awsauth.load_aws_auth(KUBECTL_YAML)
         assert tables == AwsAuth(
             roles=(
                 Entry(
@@ -525,7 +524,7 @@ class TestLoadAwsAuth:
 
     def test_just_the_data(self) -> None:
         data = KUBECTL_YAML.split("\ndata:\n", 1)[1]
-        assert identity.load_aws_auth(data) == identity.load_aws_auth(KUBECTL_YAML)
+        assert awsauth.load_aws_auth(data) == awsauth.load_aws_auth(KUBECTL_YAML)
 
     def test_kubectl_json(self) -> None:
         import json
@@ -534,7 +533,7 @@ class TestLoadAwsAuth:
             "kind": "ConfigMap",
             "data": {"mapUsers": "- userarn: arn:aws:iam::1:user/a\n  username: a\n"},
         }
-        tables = identity.load_aws_auth(json.dumps(document))
+        tables = awsauth.load_aws_auth(json.dumps(document))
         assert tables.users == (Entry("arn:aws:iam::1:user/a", "a", (), "mapUsers[0]"),)
 
     def test_entry_keys_are_case_insensitive(self) -> None:
@@ -544,10 +543,10 @@ class TestLoadAwsAuth:
             .replace("username", "UsErNaMe")
             .replace("groups", "gRoUpS")
         )
-        assert identity.load_aws_auth(crazy) == identity.load_aws_auth(KUBECTL_YAML)
+        assert awsauth.load_aws_auth(crazy) == awsauth.load_aws_auth(KUBECTL_YAML)
 
     def test_data_keys_are_case_sensitive(self) -> None:
-        tables = identity.load_aws_auth("data:\n  maproles: |\n    - rolearn: x\n")
+        tables = awsauth.load_aws_auth("data:\n  maproles: |\n    - rolearn: x\n")
         assert tables == AwsAuth(
             (),
             (),
@@ -558,7 +557,7 @@ class TestLoadAwsAuth:
             ),
         )
         with pytest.raises(VerificationError, match="no mapRoles, mapUsers or mapAccounts"):
-            identity.load_aws_auth("maproles: |\n    - rolearn: x\n")
+            awsauth.load_aws_auth("maproles: |\n    - rolearn: x\n")
 
     def test_broken_entries_are_skipped_with_a_problem(self) -> None:
         text = (
@@ -573,7 +572,7 @@ class TestLoadAwsAuth:
             "mapUsers: |\n"
             "  - userarn: [unclosed\n"
         )
-        tables = identity.load_aws_auth(text)
+        tables = awsauth.load_aws_auth(text)
         assert tables.roles == (Entry("arn:aws:iam::1:role/ok", "ok", (), "mapRoles[2]"),)
         assert tables.users == ()
         assert tables.problems[:3] == (
@@ -585,14 +584,14 @@ class TestLoadAwsAuth:
 
     def test_not_yaml(self) -> None:
         with pytest.raises(VerificationError, match="not valid YAML"):
-            identity.load_aws_auth("data: [")
+            awsauth.load_aws_auth("data: [")
 
     def test_empty_sections(self) -> None:
-        tables = identity.load_aws_auth("data:\n  mapRoles: ''\n  mapUsers: |\n")
+        tables = awsauth.load_aws_auth("data:\n  mapRoles: ''\n  mapUsers: |\n")
         assert tables == AwsAuth((), (), frozenset(), ())
 
 
 class TestEc2Lookup:
     def test_no_credentials_is_a_reason(self) -> None:
         with pytest.raises(EksAuthError, match="no AWS credentials"):
-            identity.ec2_private_dns_name("i-0123456789abcdef0", region="eu-west-1")
+            aws.ec2_private_dns_name("i-0123456789abcdef0", region_name="eu-west-1")

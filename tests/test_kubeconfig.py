@@ -16,9 +16,11 @@ from typing import Any
 import pytest
 import yaml
 
-from eksauth import kubeconfig
 from eksauth.errors import KubeconfigError
-from eksauth.kubeconfig import Cluster, UserOptions
+from eksauth.kubeconfig import entries as kc_entries
+from eksauth.kubeconfig import files
+from eksauth.kubeconfig import migrate as kc_migrate
+from eksauth.kubeconfig.entries import Cluster, UserOptions
 from tests.standins.moto_eks import create_cluster
 
 PEM = b"-----BEGIN CERTIFICATE-----\nMIIBstand-in\n-----END CERTIFICATE-----\n"
@@ -319,7 +321,7 @@ class TestUpdateErrors:
     def test_an_unwritable_place(self, tmp_path) -> None:
         (tmp_path / "blocker").write_text("")
         with pytest.raises(KubeconfigError, match=r"^cannot write .*/blocker/config: "):
-            kubeconfig.write_private(str(tmp_path / "blocker" / "config"), b"x")
+            files.write_private(str(tmp_path / "blocker" / "config"), b"x")
 
 
 class TestDescribeCluster:
@@ -362,7 +364,8 @@ class TestDescribeCluster:
         result = update()
         assert result.exit_code == 2
         assert result.stderr == (
-            "eksauth: error: no region to look the cluster up in (give --region)\n"
+            "eksauth: error: no region to call eks:DescribeCluster in "
+            "(give --region or set AWS_REGION)\n"
         )
 
     def test_an_unknown_profile(self, update) -> None:
@@ -395,7 +398,7 @@ class TestDescription:
     }
 
     def test_the_region_comes_from_the_arn(self) -> None:
-        cluster = kubeconfig.cluster_from_description(self.BASE, "edge")
+        cluster = kc_entries.cluster_from_description(self.BASE, "edge")
         assert (cluster.region, cluster.entry_name) == ("us-west-2", self.BASE["arn"])
         assert cluster.cluster_id is None
 
@@ -408,31 +411,31 @@ class TestDescription:
     )
     def test_local_clusters_on_outposts_are_named_by_id(self, outpost, expected) -> None:
         description = {**self.BASE, "outpostConfig": outpost}
-        cluster = kubeconfig.cluster_from_description(description, "edge")
-        assert kubeconfig.token_args(cluster, UserOptions())[1:3] == expected
+        cluster = kc_entries.cluster_from_description(description, "edge")
+        assert kc_entries.exec_entry(cluster, UserOptions())["args"][1:3] == expected
 
     @pytest.mark.parametrize("status", ["CREATING", "DELETING", "FAILED", None])
     def test_unusable_states(self, status) -> None:
-        with pytest.raises(kubeconfig.ClusterError, match=f"cluster edge is {status}"):
-            kubeconfig.cluster_from_description({**self.BASE, "status": status}, "edge")
+        with pytest.raises(kc_entries.ClusterError, match=f"cluster edge is {status}"):
+            kc_entries.cluster_from_description({**self.BASE, "status": status}, "edge")
 
     def test_updating_is_usable(self) -> None:
-        assert kubeconfig.cluster_from_description({**self.BASE, "status": "UPDATING"}, "edge")
+        assert kc_entries.cluster_from_description({**self.BASE, "status": "UPDATING"}, "edge")
 
 
 class TestMerge:
     def test_add_then_update(self) -> None:
         cluster = Cluster("demo", "eu-west-1", ARN, ENDPOINT, CA_DATA)
-        content = kubeconfig.new_config()
-        entries = kubeconfig.build_entries(cluster, UserOptions())
-        assert kubeconfig.merge(content, entries) is False
-        assert kubeconfig.merge(content, entries) is True
+        content = files.new_config()
+        entries = kc_entries.build_entries(cluster, UserOptions())
+        assert kc_entries.merge(content, entries) is False
+        assert kc_entries.merge(content, entries) is True
         assert [c["name"] for c in content["clusters"]] == [ARN]
 
     def test_null_lists_are_filled(self) -> None:
         content: dict[str, Any] = {"clusters": None, "users": None, "contexts": None}
         cluster = Cluster("d", "r", "n", ENDPOINT, CA_DATA)
-        kubeconfig.merge(content, kubeconfig.build_entries(cluster, UserOptions()))
+        kc_entries.merge(content, kc_entries.build_entries(cluster, UserOptions()))
         assert [len(content[k]) for k in ("clusters", "users", "contexts")] == [1, 1, 1]
 
 
@@ -506,11 +509,11 @@ class TestMigrateExec:
     @pytest.mark.parametrize(("command", "args", "expected", "note"), MIGRATED)
     def test_migrated(self, command, args, expected, note) -> None:
         exec_ = {"apiVersion": V1BETA1, "command": command, "args": args.split()}
-        got = kubeconfig.migrate_exec(exec_)
+        got = kc_migrate.migrate_exec(exec_)
         assert exec_ == {"apiVersion": V1BETA1, "command": "eksauth", "args": expected.split()}
         if note is not None:
             assert got == note
-        assert kubeconfig.migrate_exec(exec_) is None  # idempotent
+        assert kc_migrate.migrate_exec(exec_) is None  # idempotent
 
     @pytest.mark.parametrize(
         "names",
@@ -519,19 +522,19 @@ class TestMigrateExec:
     def test_env_is_kept(self, names) -> None:
         env = [{"name": name, "value": "x"} for name in names]
         exec_ = {"command": "aws", "args": AWS_CLI.split(), "env": env}
-        kubeconfig.migrate_exec(exec_)
+        kc_migrate.migrate_exec(exec_)
         assert exec_ == {"command": "eksauth", "args": TOKEN.split(), "env": env}
 
     def test_a_refused_exec_is_not_touched(self) -> None:
         args = ["--ca-bundle", "/etc/ca.pem", "eks", "get-token"]  # no cluster: refused
         exec_ = {"command": "aws", "args": list(args)}
-        migration = kubeconfig.migrate({"users": [{"name": "u", "user": {"exec": exec_}}]})
+        migration = kc_migrate.migrate({"users": [{"name": "u", "user": {"exec": exec_}}]})
         assert migration.skipped == ["user u: give exactly one of --cluster-name or --cluster-id"]
         assert migration.content["users"][0]["user"]["exec"] == {"command": "aws", "args": args}
 
     def test_ca_bundle_becomes_the_variable(self) -> None:
         exec_ = {"command": "aws", "args": ["--ca-bundle", "/etc/ca.pem", *AWS_CLI.split()]}
-        kubeconfig.migrate_exec(exec_)
+        kc_migrate.migrate_exec(exec_)
         assert exec_["env"] == [{"name": "AWS_CA_BUNDLE", "value": "/etc/ca.pem"}]
         assert exec_["args"] == TOKEN.split()
 
@@ -541,7 +544,7 @@ class TestMigrateExec:
             {"name": "DEFAULT_ROLE", "value": ROLE_ARN},
         ]
         exec_ = {"command": "aws-iam-authenticator", "args": ["token"], "env": env}
-        kubeconfig.migrate_exec(exec_)
+        kc_migrate.migrate_exec(exec_)
         assert exec_["args"] == f"{DEMO} --role-arn {R}".split()
 
     @pytest.mark.parametrize(
@@ -550,12 +553,12 @@ class TestMigrateExec:
     )
     def test_v1alpha1_becomes_v1beta1(self, command, args) -> None:
         exec_ = {"apiVersion": V1ALPHA1, "command": command, "args": args.split()}
-        assert str(kubeconfig.migrate_exec(exec_)).endswith("; apiVersion v1alpha1 -> v1beta1")
+        assert str(kc_migrate.migrate_exec(exec_)).endswith("; apiVersion v1alpha1 -> v1beta1")
         assert exec_["apiVersion"] == V1BETA1
 
     def test_eksauth_token_only_loses_v1alpha1(self) -> None:
         exec_ = {"apiVersion": V1ALPHA1, "command": "eksauth", "args": TOKEN.split()}
-        assert kubeconfig.migrate_exec(exec_) == "apiVersion v1alpha1 -> v1beta1"
+        assert kc_migrate.migrate_exec(exec_) == "apiVersion v1alpha1 -> v1beta1"
         assert exec_ == {"apiVersion": V1BETA1, "command": "eksauth", "args": TOKEN.split()}
 
     @pytest.mark.parametrize(
@@ -570,7 +573,7 @@ class TestMigrateExec:
     )
     def test_other_plugins_are_untouched(self, command, args) -> None:
         exec_ = {"apiVersion": V1ALPHA1, "command": command, "args": args.split()}
-        assert kubeconfig.migrate_exec(exec_) is None
+        assert kc_migrate.migrate_exec(exec_) is None
         assert exec_ == {"apiVersion": V1ALPHA1, "command": command, "args": args.split()}
 
     @pytest.mark.parametrize(
@@ -592,7 +595,7 @@ class TestMigrateExec:
     def test_the_unmigratable_is_left_with_the_reason(self, command, args, reason) -> None:
         user = {"exec": {"command": command, "args": args.split()}}
         content = {"users": [{"name": "u", "user": user}]}
-        migration = kubeconfig.migrate(content)
+        migration = kc_migrate.migrate(content)
         assert migration.changed == []
         assert len(migration.skipped) == 1
         assert migration.skipped[0].startswith("user u: ")

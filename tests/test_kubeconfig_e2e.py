@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY
+from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, tool
 from tests.standins import EksApiServer
 from tests.standins.moto_eks import create_cluster
 
@@ -51,7 +51,7 @@ def kube_env(aws_env, world, sts_server, tmp_path, monkeypatch) -> dict[str, str
 def kubectl(env: dict[str, str], *args: str) -> None:
     """`kubectl get --raw /version` must succeed (the stand-in answers only when authenticated)."""
     done = subprocess.run(
-        [str(BIN / "kubectl"), *args, "get", "--raw", "/version"],
+        [tool("kubectl"), *args, "get", "--raw", "/version"],
         env=env,
         capture_output=True,
         text=True,
@@ -64,7 +64,7 @@ def kubectl(env: dict[str, str], *args: str) -> None:
 
 def run_aws(env: dict[str, str], *args: str) -> None:
     done = subprocess.run(
-        [str(BIN / "aws"), *args], env=env, capture_output=True, text=True, timeout=60, check=False
+        [tool("aws"), *args], env=env, capture_output=True, text=True, timeout=60, check=False
     )
     assert done.returncode == 0, done.stderr
 

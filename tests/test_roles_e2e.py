@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY
+from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, tool
 
 pytestmark = pytest.mark.e2e
 
@@ -69,7 +69,7 @@ def kubectl(eks_api: Any, tmp_path: Path, env: dict[str, str], args: list[str]) 
         tmp_path / "kubeconfig", exec_command="eksauth", exec_args=list(args)
     )
     return subprocess.run(
-        [str(BIN / "kubectl"), "--kubeconfig", str(config), "get", "--raw", "/version"],
+        [tool("kubectl"), "--kubeconfig", str(config), "get", "--raw", "/version"],
         env=env,
         capture_output=True,
         text=True,
@@ -81,7 +81,7 @@ def kubectl(eks_api: Any, tmp_path: Path, env: dict[str, str], args: list[str]) 
 def run_eksauth(env: dict[str, str], *args: str) -> tuple[Any, float]:
     start = time.monotonic()
     done = subprocess.run(
-        [str(BIN / "eksauth"), *args],
+        [tool("eksauth"), *args],
         env=env,
         stdin=subprocess.DEVNULL,
         capture_output=True,

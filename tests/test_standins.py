@@ -25,6 +25,7 @@ from botocore.credentials import Credentials as BotoCredentials
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
+from tests.conftest import tool
 from tests.standins import (
     EksApiServer,
     ImdsServer,
@@ -49,7 +50,6 @@ ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 USER_ARN = "arn:aws:iam::111122223333:user/alice"
 ROLE_ARN = "arn:aws:iam::111122223333:role/ops/Deployer"
-KUBECTL = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "kubectl"
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
 
@@ -637,7 +637,7 @@ def test_kubectl_against_eks_api(
         tmp_path / "good.kubeconfig", token=encode_token(botocore_presigned(boto_creds()))
     )
     run = subprocess.run(
-        [str(KUBECTL), "--kubeconfig", str(good), "get", "--raw", "/version"],
+        [tool("kubectl"), "--kubeconfig", str(good), "get", "--raw", "/version"],
         capture_output=True,
         text=True,
         timeout=60,
@@ -653,7 +653,7 @@ def test_kubectl_against_eks_api(
         token=encode_token(botocore_presigned(boto_creds(), cluster="another")),
     )
     run = subprocess.run(
-        [str(KUBECTL), "--kubeconfig", str(bad), "get", "--raw", "/version"],
+        [tool("kubectl"), "--kubeconfig", str(bad), "get", "--raw", "/version"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -16,10 +16,8 @@ from typing import Any, Callable
 import pytest
 
 from eksauth import token
-from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, Result
+from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, SEED_SIGNED, SEED_TOKEN, SEED_URL, Result
 from tests.standins import StsServer, World, presign_url
-from tests.test_identity import SEED_SIGNED
-from tests.test_token_format import SEED_TOKEN, SEED_URL
 
 Run = Callable[..., Result]
 FROZEN_DT = datetime.fromtimestamp(FROZEN, timezone.utc)
@@ -581,7 +579,8 @@ class TestWhoami:
         assert "username:      system:node:{{EC2PrivateDNSName}}" in result.stdout
         assert result.stderr == (
             "eksauth: warning: {{EC2PrivateDNSName}} left unresolved: no AWS credentials to "
-            "call ec2:DescribeInstances\n"
+            "call ec2:DescribeInstances (set AWS_PROFILE, or configure credentials with "
+            "`aws configure`)\n"
         )
 
     def test_ec2_template_with_a_user_session_is_refused(

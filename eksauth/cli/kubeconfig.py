@@ -1,6 +1,6 @@
 """`update-kubeconfig` and `migrate-kubeconfig`: adopting eksauth in one command.
 
-The commands are registered on the group at the bottom of cli.py. stdout carries only the YAML
+stdout carries only the YAML
 of --dry-run; what was written or changed is reported on stderr, as `cache clear` does.
 """
 
@@ -11,11 +11,11 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from eksauth.cli import CONTEXT, _inherited, _profile_option, _region_option, _warn
+from eksauth.cli.options import CONTEXT, inherited, profile_option, region_option, warn
 from eksauth.errors import UsageError
 
 if TYPE_CHECKING:
-    from eksauth.kubeconfig import Cluster, Entries
+    from eksauth.kubeconfig.entries import Cluster, Entries
 
 
 _kubeconfig_option = click.option(
@@ -30,8 +30,8 @@ _dry_run_option = click.option(
 
 @click.command("update-kubeconfig", context_settings=CONTEXT)
 @click.option("--name", required=True, metavar="NAME", help="The EKS cluster name.")
-@_region_option
-@_profile_option
+@region_option
+@profile_option
 @click.option("--role-arn", metavar="ARN", help="Sign tokens as this IAM role.")
 @click.option("--role-session-name", metavar="NAME", help="Session name for --role-arn.")
 @click.option(
@@ -66,19 +66,21 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
     --ca-file without calling AWS (the entries are then named NAME.REGION instead of by the
     cluster ARN). A profile is written as `env: AWS_PROFILE`. Other entries are kept.
     """
-    from eksauth import kubeconfig
+    from eksauth.aws import profile_name
+    from eksauth.kubeconfig import entries as kubeconfig
+    from eksauth.kubeconfig import files
 
     env = os.environ
-    path = kubeconfig.expand(options["kubeconfig"] or kubeconfig.default_path(env))
-    content = kubeconfig.load(path)  # an invalid file fails here, before any AWS call
+    path = files.expand(options["kubeconfig"] or files.default_path(env))
+    content = files.load(path)  # an invalid file fails here, before any AWS call
     user = kubeconfig.UserOptions(
-        profile=kubeconfig.resolve_profile(_inherited(ctx, "profile", options["profile"]), env),
+        profile=profile_name(inherited(ctx, "profile", options["profile"]), env),
         role_arn=options["role_arn"],
         session_name=options["role_session_name"],
         forward_session_name=options["forward_session_name"],
         kubelet=options["kubelet"],
     )
-    user.check(options["name"])
+    user.request(options["name"])  # refuses now what `eksauth token` would refuse later
     cluster = _cluster(ctx, options, user.profile)
     ca_path, pem = None, None
     if options["kubelet"]:
@@ -88,30 +90,32 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
     )
     existed = kubeconfig.merge(content, entries)
     if options["dry_run"]:
-        click.echo(kubeconfig.dump(content), nl=False)
+        click.echo(files.dump(content), nl=False)
         return
     if ca_path is not None and pem is not None:
-        kubeconfig.write_private(ca_path, pem)
-    kubeconfig.write_private(path, kubeconfig.dump(content).encode("utf-8"))
+        files.write_private(ca_path, pem)
+    files.write_private(path, files.dump(content).encode("utf-8"))
     _report(entries, path, existed=existed, verbose=options["verbose"])
 
 
 def _report(entries: Entries, path: str, *, existed: bool, verbose: bool) -> None:
     """aws-cli's messages, on stderr: stdout is only for --dry-run's YAML."""
-    from eksauth import kubeconfig
+    from eksauth.kubeconfig.files import dump
 
     verb = "Updated context {} in {}" if existed else "Added new context {} to {}"
     click.echo(verb.format(entries.context["name"], path), err=True)
     if verbose:
         for entry in (entries.context, entries.user, entries.cluster):
-            click.echo(kubeconfig.dump(entry), err=True)
+            click.echo(dump(entry), err=True)
 
 
 def _cluster(ctx: click.Context, options: dict[str, Any], profile: str | None) -> Cluster:
     """The cluster from --endpoint (offline) or DescribeCluster."""
-    from eksauth import kubeconfig
+    from eksauth import aws
+    from eksauth.kubeconfig import entries as kubeconfig
 
-    region = kubeconfig.resolve_region(_inherited(ctx, "region", options["region"]), os.environ)
+    # The profile's own region, if any, is found by DescribeCluster's session.
+    region = aws.region(inherited(ctx, "region", options["region"]), os.environ, None)
     if options["endpoint"] is None:
         if options["ca_data"] is not None or (options["ca_file"] and not options["kubelet"]):
             raise UsageError("--ca-data and --ca-file describe a cluster given by --endpoint")
@@ -136,25 +140,26 @@ def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
     Everything else in the file is kept. The file as it was is kept beside it as
     FILE.eksauth-backup; running the command again changes nothing.
     """
-    from eksauth import kubeconfig as library
     from eksauth.errors import KubeconfigError
+    from eksauth.kubeconfig import files
+    from eksauth.kubeconfig.migrate import migrate
 
-    path = library.expand(kubeconfig or library.default_path(os.environ))
-    text = library.read_text(path)
+    path = files.expand(kubeconfig or files.default_path(os.environ))
+    text = files.read_text(path)
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
-    migration = library.migrate(library.parse(text, path))
+    migration = migrate(files.parse(text, path))
     for line in migration.skipped:
-        _warn(f"left {line}")
+        warn(f"left {line}")
     for line in migration.changed:
         click.echo(f"{'would migrate' if dry_run else 'migrated'} {line}", err=True)
     if dry_run:
-        click.echo(library.dump(migration.content), nl=False)
+        click.echo(files.dump(migration.content), nl=False)
         return
     if not migration.changed:
         click.echo(f"nothing to migrate in {path}", err=True)
         return
-    backup = library.backup_path(path)
-    library.write_private(backup, text.encode("utf-8"))
-    library.write_private(path, library.dump(migration.content).encode("utf-8"))
+    backup = files.backup_path(path)
+    files.write_private(backup, text.encode("utf-8"))
+    files.write_private(path, files.dump(migration.content).encode("utf-8"))
     click.echo(f"wrote {path} (the previous file is {backup})", err=True)

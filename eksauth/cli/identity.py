@@ -1,6 +1,6 @@
 """`decode`, `verify` and `whoami`: what EKS sees in a token, and who it says you are.
 
-The commands are registered on the group at the bottom of cli.py. As everywhere, stdout carries
+As everywhere, stdout carries
 only the answer; warnings and notes go to stderr, and a refusal is one `eksauth: error:` line
 (exit 1) after the identity has been printed.
 """
@@ -14,20 +14,21 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from eksauth.cli import (
+from eksauth.cli.options import (
     CONTEXT,
-    _logger,
-    _now,
-    _token_options,
-    _token_request,
-    _warn,
-    _with,
     issue_token,
+    logger,
+    now,
+    token_options,
+    token_request,
+    warn,
+    with_options,
 )
 from eksauth.errors import EksAuthError, UsageError, VerificationError
 
 if TYPE_CHECKING:
-    from eksauth.identity import CallerIdentity, Mapping
+    from eksauth.awsauth import IdentityMapping
+    from eksauth.replay import CallerIdentity
     from eksauth.token import PresignedUrl
 
 _NOT_IN_AWS_AUTH = (
@@ -57,14 +58,14 @@ def decode_command(ctx: click.Context, bearer: str, as_json: bool) -> None:
     """Show the presigned URL inside TOKEN and its parts, offline (- reads stdin)."""
     from eksauth import token
 
-    now = _now(ctx)
+    moment = now(ctx)
     bearer = _token_arg(bearer)
     presigned = token.parse_presigned(token.decode(bearer))
     try:
-        token.check_token(bearer, now)
+        token.check_token(bearer, moment)
     except VerificationError as exc:  # decoding still answers; say what EKS would make of it
-        _warn(f"EKS would reject this token: {exc.one_line()}")
-    fields = _decoded(presigned, now)
+        warn(f"EKS would reject this token: {exc.one_line()}")
+    fields = _decoded(presigned, moment)
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return
@@ -124,7 +125,7 @@ def _relative(seconds: int) -> str:
 @click.argument("bearer", metavar="TOKEN")
 @click.option("--cluster-name", "-c", metavar="NAME", help="The cluster the token must be for.")
 @click.option("--cluster-id", "-i", metavar="ID", help="The cluster id (Outposts local clusters).")
-@_with(_identity_options)
+@with_options(_identity_options)
 @click.option(
     "--sts-url",
     envvar="EKSAUTH_STS_URL",
@@ -152,7 +153,7 @@ def verify_command(ctx: click.Context, /, bearer: str, **options: Any) -> None:
         as_json=options["as_json"],
         region=None,
         profile=None,
-        log=_logger(options["verbose"]),
+        log=logger(options["verbose"]),
     )
 
 
@@ -160,8 +161,8 @@ def verify_command(ctx: click.Context, /, bearer: str, **options: Any) -> None:
 
 
 @click.command("whoami", context_settings=CONTEXT)
-@_with(_token_options)
-@_with(_identity_options)
+@with_options(token_options)
+@with_options(_identity_options)
 @click.pass_context
 def whoami_command(ctx: click.Context, /, **options: Any) -> None:
     """Which Kubernetes user kubectl will be: make (or reuse) the token and verify it.
@@ -169,8 +170,8 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
     Takes every `token` option, so a kubeconfig's args can be pasted; --output, --token-only
     and --api-version are accepted and ignored.
     """
-    request = _token_request(ctx, options)
-    log = _logger(options["verbose"])
+    request = token_request(ctx, options)
+    log = logger(options["verbose"])
     issued = issue_token(ctx, request, options, exec_interactive=False)
     _verify_and_show(
         ctx,
@@ -201,32 +202,34 @@ def _verify_and_show(
     log: Callable[[str], None],
 ) -> None:
     """Verify, map through aws-auth if given, print; a refusal raises after the identity."""
-    from eksauth import identity
+    from eksauth import awsauth, replay
 
     # Read aws-auth before any request: a bad file should fail without touching STS.
-    tables = None if aws_auth is None else identity.load_aws_auth(_read_file(aws_auth))
+    tables = None if aws_auth is None else awsauth.load_aws_auth(_read_file(aws_auth))
     for problem in tables.problems if tables else ():
-        _warn(f"aws-auth: {problem}")
-    caller = identity.verify(bearer, cluster=cluster, now=_now(ctx), sts_url=sts_url, log=log)
+        warn(f"aws-auth: {problem}")
+    caller = replay.verify(bearer, cluster=cluster, now=now(ctx), sts_url=sts_url, log=log)
     mapping = None
     if tables is not None:
-        # {{EC2PrivateDNSName}}: ask EC2 with the caller's profile, in the token's region
-        # unless one is given.
-        ec2_region = region or os.environ.get("AWS_REGION") or caller.region
 
         def resolve(instance_id: str) -> str:
-            return identity.ec2_private_dns_name(instance_id, region=ec2_region, profile=profile)
+            # {{EC2PrivateDNSName}}: ask EC2 with the caller's profile, in the region given
+            # (flag, then the environment's) or else the token's.
+            from eksauth import aws
 
-        mapping = identity.map_identity(caller, tables, resolve_dns=resolve)
+            ec2_region = aws.region(region, os.environ, None) or caller.region
+            return aws.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
+
+        mapping = awsauth.map_identity(caller, tables, resolve_dns=resolve)
         for note in mapping.notes:
-            _warn(note)
+            warn(note)
     _show(caller, mapping, as_json)
     if mapping is not None and mapping.username is None:
         hint = _NOT_IN_AWS_AUTH if mapping.source is None else None
         raise VerificationError(mapping.reason or "aws-auth does not map the identity", hint)
 
 
-def _show(caller: CallerIdentity, mapping: Mapping | None, as_json: bool) -> None:
+def _show(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool) -> None:
     fields: dict[str, Any] = {
         "arn": caller.arn,
         "canonical_arn": caller.canonical_arn,

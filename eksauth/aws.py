@@ -1,0 +1,293 @@
+"""The AWS boundary: every botocore session, client and call eksauth makes, and nothing else.
+
+- Every client is built by `client()` with bounded connect/read timeouts and botocore's standard
+  retry mode, so an endpoint that accepts a connection and never answers fails in seconds
+  rather than hanging kubectl, kubelet or `update-kubeconfig`.
+- botocore's exceptions are translated once, here (`errors()`), into `EksAuthError`s whose
+  hint says what to do.
+- The one profile rule (`profile_name`) and the one region rule (`region`).
+
+Imported only off the cache-hit path. `signer.py` is the only other module that imports
+botocore (for the SigV4 presign itself); a test holds both to that.
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any, Callable
+
+import botocore.session
+from botocore.config import Config
+from botocore.credentials import ReadOnlyCredentials
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    CredentialRetrievalError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOError,
+    TokenRetrievalError,
+)
+from botocore.exceptions import ConnectionError as BotocoreConnectionError
+
+from eksauth.errors import AwsError, CredentialsError, EksAuthError, StsError, UsageError
+
+Log = Callable[[str], None]
+Session = botocore.session.Session
+
+# Every call must fail in seconds, not hang a node: bounded connects and reads, and botocore's
+# standard retry mode (3 attempts with backoff) for throttling and dropped connections.
+CONNECT_TIMEOUT_SECONDS = 3
+READ_TIMEOUT_SECONDS = 5
+API_CONFIG = Config(
+    connect_timeout=CONNECT_TIMEOUT_SECONDS,
+    read_timeout=READ_TIMEOUT_SECONDS,
+    retries={"mode": "standard", "max_attempts": 3},
+    user_agent_extra="eksauth",
+)
+GLOBAL_REGION = "us-east-1"  # where a region-less STS call goes (aws-global signs for it)
+
+
+# -- the one profile rule and the one region rule ------------------------------------------------
+
+
+def profile_name(option: str | None, env: Mapping[str, str]) -> str | None:
+    """--profile, else botocore's own order: AWS_DEFAULT_PROFILE, then AWS_PROFILE.
+
+    Stdlib only: it names the profile in hints and cache listings without loading botocore.
+    """
+    return option or env.get("AWS_DEFAULT_PROFILE") or env.get("AWS_PROFILE") or None
+
+
+def region(explicit: str | None, env: Mapping[str, str], session: Session | None) -> str | None:
+    """--region, AWS_REGION, AWS_DEFAULT_REGION, then the profile's `region` setting."""
+    for value in (explicit, env.get("AWS_REGION"), env.get("AWS_DEFAULT_REGION")):
+        if value:
+            return value
+    configured = session.get_config_variable("region") if session is not None else None
+    return str(configured) if configured else None
+
+
+def session(profile: str | None, *, interactive: bool, region_name: str | None = None) -> Session:
+    """A botocore session for `profile` (None: botocore's own choice from the environment).
+
+    Without `interactive`, botocore's MFA prompt (getpass on /dev/tty, which hangs under
+    kubectl or kubelet) is replaced by an error that says how to get one.
+    """
+    with errors(profile):
+        made = botocore.session.Session(profile=profile)
+        if region_name:
+            # As aws-cli does with --region: botocore's own providers (assume-role profiles,
+            # SSO) then call STS in the same region instead of failing for want of one.
+            made.set_config_variable("region", region_name)
+        if not interactive:
+            # botocore offers no public hook for the prompter it hands the provider.
+            provider = made.get_component("credential_provider").get_provider("assume-role")
+            if provider is not None:
+                provider._prompter = _refuse_prompt
+    return made
+
+
+def _refuse_prompt(prompt: str) -> str:
+    raise CredentialsError(
+        "the profile needs an MFA code, but this run may not prompt",
+        hint="run eksauth once in a terminal, or set interactiveMode: IfAvailable in kubeconfig",
+    )
+
+
+def client(
+    made: Session,
+    service: str,
+    region_name: str | None,
+    credentials: ReadOnlyCredentials | None = None,
+) -> Any:
+    """A client with eksauth's bounded timeouts and retries (endpoint variables honoured)."""
+    keys: dict[str, Any] = {}
+    if credentials is not None:
+        keys = {
+            "aws_access_key_id": credentials.access_key,
+            "aws_secret_access_key": credentials.secret_key,
+            "aws_session_token": credentials.token,
+        }
+    return made.create_client(service, region_name=region_name, config=API_CONFIG, **keys)
+
+
+# -- credentials ---------------------------------------------------------------------------------
+
+
+def source_credentials(made: Session) -> tuple[ReadOnlyCredentials, int | None]:
+    """The session's credentials, frozen, and their expiry (None for long-lived keys)."""
+    credentials = made.get_credentials()
+    if credentials is None:
+        raise NoCredentialsError()
+    frozen = credentials.get_frozen_credentials()
+    if not frozen.access_key or not frozen.secret_key:
+        raise NoCredentialsError()
+    # botocore keeps the expiry of refreshable credentials (SSO, IMDS, AssumeRole, IRSA...) only
+    # in a private attribute; without it the token keeps its 14 minutes, as with aws-cli.
+    expiry = getattr(credentials, "_expiry_time", None)
+    return frozen, (calendar.timegm(expiry.utctimetuple()) if expiry is not None else None)
+
+
+def assume_role(
+    sts: Any,
+    *,
+    role_arn: str,
+    session_name: str,
+    external_id: str | None,
+    duration: int | None,
+    log: Log,
+) -> dict[str, Any]:
+    """AssumeRole through `sts` (a `client(…, "sts", …)`); the credentials as cache fields."""
+    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    if external_id:
+        params["ExternalId"] = external_id
+    if duration:
+        params["DurationSeconds"] = duration
+    log(f"AssumeRole {role_arn} as session {session_name} via {sts.meta.endpoint_url}")
+    answer = call(lambda: sts.assume_role(**params), f"AssumeRole on {role_arn}", StsError)
+    answer = answer["Credentials"]
+    return {
+        "access_key_id": answer["AccessKeyId"],
+        "secret_access_key": answer["SecretAccessKey"],
+        "session_token": answer["SessionToken"],
+        "expires_at": calendar.timegm(answer["Expiration"].utctimetuple()),
+        "session_name": session_name,
+    }
+
+
+def caller_session_name(sts: Any) -> str | None:
+    """The session part of the caller's UserId (`AROA…:i-0abc…` → `i-0abc…`), if any."""
+    reply = call(sts.get_caller_identity, "GetCallerIdentity for --forward-session-name", StsError)
+    _, sep, name = str(reply["UserId"]).partition(":")
+    return name if sep and name else None
+
+
+# -- EKS and EC2 ---------------------------------------------------------------------------------
+
+
+def describe_cluster(name: str, *, region_name: str | None, profile: str | None) -> dict[str, Any]:
+    """EKS DescribeCluster's `cluster` (AWS_ENDPOINT_URL_EKS honoured)."""
+    offline = "or write it offline with --endpoint and --ca-data/--ca-file"
+    with errors(
+        profile,
+        service="EKS",
+        action="eks:DescribeCluster",
+        no_credentials_hint=f"set AWS_PROFILE, {offline}",
+    ):
+        made = session(profile, interactive=False)
+        eks = client(made, "eks", region(region_name, os.environ, made))
+        reply = call(lambda: eks.describe_cluster(name=name), f"eks:DescribeCluster {name}")
+    return dict(reply["cluster"])
+
+
+def ec2_private_dns_name(
+    instance_id: str, *, region_name: str | None, profile: str | None = None
+) -> str:
+    """The instance's PrivateDnsName from ec2:DescribeInstances, as the authenticator asks.
+
+    Raises EksAuthError (the reason, for a note) when there are no credentials or EC2 says no.
+    """
+    with errors(profile, service="EC2", action="ec2:DescribeInstances"):
+        made = session(profile, interactive=False)
+        ec2 = client(made, "ec2", region(region_name, os.environ, made))
+        reply = call(
+            lambda: ec2.describe_instances(InstanceIds=[instance_id]), "ec2:DescribeInstances"
+        )
+    for reservation in reply.get("Reservations", []):
+        for instance in reservation.get("Instances", []):
+            if instance.get("InstanceId") == instance_id and instance.get("PrivateDnsName"):
+                return str(instance["PrivateDnsName"])
+    raise EksAuthError(f"EC2 has no private DNS name for {instance_id}")
+
+
+def sts_regions() -> list[str]:
+    """Every region botocore knows for STS, in every partition (shell completion)."""
+    made = botocore.session.get_session()
+    regions: set[str] = set()
+    for partition in made.get_available_partitions():
+        regions.update(made.get_available_regions("sts", partition))
+    return sorted(regions)
+
+
+# -- errors --------------------------------------------------------------------------------------
+
+# What a service's error code means for someone trying to reach EKS, by code.
+_HINTS = {
+    "AccessDenied": "check that the role's trust policy allows the calling identity",
+    "AccessDeniedException": "the caller lacks the IAM permission named above",
+    "ExpiredToken": "the source credentials have expired; refresh them and retry",
+    "ExpiredTokenException": "the source credentials have expired; refresh them and retry",
+    "InvalidClientTokenId": "the access key is not valid in this partition or region",
+    "UnrecognizedClientException": "the credentials are not valid in this region",
+    "RegionDisabledException": "activate STS in this region, or choose another --region",
+    "ResourceNotFoundException": "check --name and --region (`aws eks list-clusters`)",
+}
+
+
+def call(operation: Callable[[], Any], what: str, error: type[AwsError] = AwsError) -> Any:
+    """Run one API call; a service error becomes `error` naming `what` and the code."""
+    try:
+        return operation()
+    except ClientError as exc:
+        raise _service_error(exc, what, error) from None
+
+
+def _service_error(exc: ClientError, what: str, error: type[AwsError]) -> AwsError:
+    details = exc.response.get("Error", {})
+    code = str(details.get("Code", "Unknown"))
+    message = details.get("Message", "")
+    return error(f"{what} failed: {code}: {message}", hint=_HINTS.get(code), code=code)
+
+
+@contextmanager
+def errors(
+    profile: str | None,
+    *,
+    service: str = "STS",
+    action: str | None = None,
+    no_credentials_hint: str | None = None,
+) -> Iterator[None]:
+    """Translate botocore's exceptions, once, into messages that say what to do.
+
+    `action` names the call being made (`eks:DescribeCluster`) for the messages that need it.
+    """
+    try:
+        yield
+    except EksAuthError:
+        raise
+    except ProfileNotFound:
+        raise CredentialsError(
+            f"the AWS profile {profile!r} was not found",
+            hint="list profiles with `aws configure list-profiles`",
+        ) from None
+    except (SSOError, TokenRetrievalError) as exc:
+        login = f"aws sso login --profile {profile}" if profile else "aws sso login"
+        raise CredentialsError(
+            f"the SSO session has expired or is missing: {exc}", hint=f"run `{login}`"
+        ) from None
+    except NoCredentialsError:
+        raise CredentialsError(
+            f"no AWS credentials to call {action}" if action else "no AWS credentials were found",
+            hint=no_credentials_hint
+            or "set AWS_PROFILE, or configure credentials with `aws configure`",
+        ) from None
+    except NoRegionError:
+        where = f"to call {action} in" if action else "to call AWS in"
+        raise UsageError(f"no region {where}", hint="give --region or set AWS_REGION") from None
+    except (PartialCredentialsError, CredentialRetrievalError) as exc:
+        raise CredentialsError(f"could not load AWS credentials: {exc}") from None
+    except ClientError as exc:  # a call made outside `call()`, e.g. by a credential provider
+        raise _service_error(exc, f"the {service} call", StsError) from None
+    except BotocoreConnectionError as exc:
+        raise AwsError(
+            f"could not reach {service}: {exc}",
+            hint=f"check the network, proxy settings and AWS_ENDPOINT_URL_{service.upper()}",
+        ) from None
+    except BotoCoreError as exc:
+        raise EksAuthError(f"AWS configuration error: {exc}") from None

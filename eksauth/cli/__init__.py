@@ -1,0 +1,134 @@
+"""The click command line: options in, one library call, output out.
+
+stdout carries only the answer (the ExecCredential, a token, a listing); everything else goes to
+stderr. Errors are one line, `eksauth: error: …`, exit 2 for usage and 1 for the rest; a
+traceback only with -v. Heavy modules are imported inside the commands that need them.
+
+This package registers the commands of its modules (`token`, `cache`, `identity`,
+`kubeconfig`), which share `options` and never import this module.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import click
+
+from eksauth import __version__
+from eksauth.awsargs import REFUSED
+from eksauth.cli import cache, identity, kubeconfig, token
+from eksauth.cli.options import CONTEXT, aws_global_options, with_options
+from eksauth.errors import EksAuthError
+
+
+def run(args: Sequence[str], now: float | None = None) -> int:
+    """Run the CLI on `args` and return the exit status (the fast path's fall-through)."""
+    verbose = any(a in ("-v", "--verbose") for a in args)
+    try:
+        result = main.main(
+            args=list(args),
+            prog_name="eksauth",
+            standalone_mode=False,
+            obj={"now": time.time() if now is None else now},
+        )
+    except click.exceptions.NoSuchOption as exc:
+        _error_line(_no_such_option(exc))
+        return 2
+    except click.UsageError as exc:
+        _error_line(f"{exc.format_message()} (see `{_help_of(exc)}`)")
+        return 2
+    except click.ClickException as exc:
+        _error_line(exc.format_message())
+        return exc.exit_code
+    except EksAuthError as exc:
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        _error_line(exc.one_line())
+        return exc.exit_code
+    except click.exceptions.Abort:
+        _error_line("aborted")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 1
+    return int(result or 0)
+
+
+def _error_line(message: str) -> None:
+    click.echo(f"eksauth: error: {message}", err=True)
+
+
+def _help_of(exc: click.UsageError) -> str:
+    path = exc.ctx.command_path if exc.ctx is not None else "eksauth"
+    return f"{path} --help"
+
+
+def _no_such_option(exc: click.exceptions.NoSuchOption) -> str:
+    if exc.option_name in REFUSED:
+        return (
+            f"the aws global option {exc.option_name} is not supported by eksauth "
+            "(remove it from the kubeconfig args; use -v for diagnostics)"
+        )
+    return f"{exc.format_message()} (see `{_help_of(exc)}`)"
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "--version", prog_name="eksauth")
+@with_options(aws_global_options)
+def main(region: str | None, profile: str | None, output: str | None) -> None:
+    """Fast, cached EKS bearer tokens: a drop-in replacement for `aws eks get-token`.
+
+    In a kubeconfig `exec` entry, use `command: eksauth` with `args: [token, --cluster-name,
+    NAME, --region, REGION]`; an entry written by `aws eks update-kubeconfig` also works
+    after replacing `command: aws` with `command: eksauth`.
+    """
+
+
+@main.group("eks", hidden=True, context_settings=CONTEXT)
+@with_options(aws_global_options)
+def eks_group(region: str | None, profile: str | None, output: str | None) -> None:
+    """aws-cli compatibility: `eksauth [globals] eks get-token …`."""
+
+
+# -- completion ----------------------------------------------------------------------------------
+
+SHELLS = ("bash", "zsh", "fish")
+
+
+@main.command("completion", context_settings=CONTEXT)
+@click.argument("shell", type=click.Choice(SHELLS))
+def completion_command(shell: str) -> None:
+    """Print the shell completion script (also in completions/ of the source tree).
+
+    \b
+    bash: eksauth completion bash > ~/.local/share/bash-completion/completions/eksauth
+    zsh:  eksauth completion zsh > "${fpath[1]}/_eksauth"
+    fish: eksauth completion fish > ~/.config/fish/completions/eksauth.fish
+    """
+    click.echo(completion_script(shell), nl=False)
+
+
+def completion_script(shell: str) -> str:
+    """The script click generates for `shell`, as committed in completions/."""
+    from click.shell_completion import get_completion_class
+
+    cls = get_completion_class(shell)
+    if cls is None:  # pragma: no cover - SHELLS are all click's own
+        raise EksAuthError(f"no completion support for {shell}")
+    return cls(main, {}, "eksauth", "_EKSAUTH_COMPLETE").source() + "\n"
+
+
+# -- registration --------------------------------------------------------------------------------
+
+main.add_command(token.token_command)
+main.add_command(token.get_token_command)
+eks_group.add_command(token.get_token_command)
+main.add_command(cache.cache_group)
+for _command in (identity.decode_command, identity.verify_command, identity.whoami_command):
+    main.add_command(_command)
+for _command in (kubeconfig.update_kubeconfig_command, kubeconfig.migrate_kubeconfig_command):
+    main.add_command(_command)

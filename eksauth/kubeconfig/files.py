@@ -1,0 +1,148 @@
+"""Kubeconfig files: where they are, reading, parsing, and writing them atomically and privately.
+
+A file that is not kubeconfig YAML is an error and is never rewritten. Files are written like
+cache entries: a temp file (0600) in the same folder, fsynced, then `os.replace`d; a folder we
+create is 0700. yaml is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from eksauth.errors import KubeconfigError
+from eksauth.privatefile import replace_private
+
+DEFAULT_PATH = "~/.kube/config"
+BACKUP_SUFFIX = ".eksauth-backup"
+# The top-level keys kubectl types, and what they must be when present (aws-cli checks the same).
+_SHAPE: dict[str, type] = {
+    "apiVersion": str,
+    "clusters": list,
+    "contexts": list,
+    "current-context": str,
+    "kind": str,
+    "preferences": dict,
+    "users": list,
+}
+# PyYAML folds long scalars at 80 columns; a kubeconfig reads better with one value per line.
+_NO_FOLDING = 1 << 20
+_UNTOUCHED = "the file was not changed"
+
+
+def default_path(env: Mapping[str, str]) -> str:
+    """The first path in KUBECONFIG, else ~/.kube/config (aws-cli's and kubectl's choice)."""
+    for element in env.get("KUBECONFIG", "").split(os.pathsep):
+        if element.strip():
+            return expand(element)
+    return expand(DEFAULT_PATH)
+
+
+def expand(path: str) -> str:
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def new_config() -> dict[str, Any]:
+    """An empty kubeconfig, keys in the order aws-cli writes them."""
+    return {
+        "apiVersion": "v1",
+        "clusters": [],
+        "contexts": [],
+        "current-context": "",
+        "kind": "Config",
+        "preferences": {},
+        "users": [],
+    }
+
+
+def read_text(path: str) -> str | None:
+    """The file's text, or None when there is no file."""
+    try:
+        # newline="": the text (and so a backup written from it) keeps the file's line endings.
+        with open(path, encoding="utf-8", newline="") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        return None
+    except UnicodeDecodeError:
+        raise KubeconfigError(f"{path} is not UTF-8 text", hint=_UNTOUCHED) from None
+    except OSError as exc:
+        raise KubeconfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+def parse(text: str, path: str) -> dict[str, Any]:
+    """The kubeconfig in `text`; KubeconfigError unless it has kubeconfig's shape."""
+    import yaml
+
+    try:
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise KubeconfigError(
+            f"{path} is not valid YAML: {_yaml_problem(exc)}", hint=_UNTOUCHED
+        ) from None
+    if content is None:  # an empty file, as kubectl also accepts
+        return new_config()
+    if not isinstance(content, dict):
+        raise KubeconfigError(f"{path} is not a kubeconfig: not a mapping", hint=_UNTOUCHED)
+    _check_shape(content, path)
+    return content
+
+
+def _yaml_problem(exc: Exception) -> str:
+    problem = getattr(exc, "problem", None)
+    mark = getattr(exc, "problem_mark", None)
+    if problem and mark is not None:
+        return f"{problem} (line {mark.line + 1}, column {mark.column + 1})"
+    return " ".join(str(exc).split())
+
+
+def _check_shape(content: dict[str, Any], path: str) -> None:
+    for key, kind in _SHAPE.items():
+        value = content.get(key)
+        if value is not None and not isinstance(value, kind):
+            raise KubeconfigError(
+                f"{path} is not a kubeconfig: {key} is a {type(value).__name__}, "
+                f"not a {kind.__name__}",
+                hint=_UNTOUCHED,
+            )
+        if isinstance(value, list) and not all(isinstance(entry, dict) for entry in value):
+            raise KubeconfigError(
+                f"{path} is not a kubeconfig: an entry of {key} is not a mapping", hint=_UNTOUCHED
+            )
+
+
+def load(path: str) -> dict[str, Any]:
+    """The kubeconfig at `path`, an empty one if there is no file; KubeconfigError if invalid."""
+    text = read_text(path)
+    return new_config() if text is None else parse(text, path)
+
+
+def dump(content: Mapping[str, Any]) -> str:
+    """YAML as aws-cli writes it: block style, keys in the order they are held."""
+    import yaml
+
+    return yaml.safe_dump(
+        dict(content),
+        default_flow_style=False,
+        sort_keys=False,
+        allow_unicode=True,
+        width=_NO_FOLDING,
+    )
+
+
+def write_private(path: str, data: bytes) -> None:
+    """Replace `path` with `data` atomically, mode 0600; a missing folder is created 0700.
+
+    A symlinked kubeconfig (dotfiles) is written through: the link stays, its target changes.
+    """
+    target = os.path.realpath(path)
+    try:
+        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        replace_private(target, data)
+    except OSError as exc:
+        raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def backup_path(path: str) -> str:
+    """Where migrate-kubeconfig keeps the file as it was: beside it, `config.eksauth-backup`."""
+    return os.path.realpath(path) + BACKUP_SUFFIX

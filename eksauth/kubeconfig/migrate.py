@@ -1,0 +1,219 @@
+"""migrate-kubeconfig: users that run `aws … eks get-token` or `aws-iam-authenticator token`
+become users that run the eksauth exec signing the same token.
+
+Anything eksauth could not reproduce exactly is left as it is, with the reason.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from eksauth import awsargs
+from eksauth.awsargs import TOKEN_NEUTRAL
+from eksauth.errors import UsageError
+from eksauth.kubeconfig.entries import EXEC_API_VERSION
+
+# Removed from kubectl in 1.24; v1beta1 carries the same ExecCredential fields.
+OLD_EXEC_API_VERSION = "client.authentication.k8s.io/v1alpha1"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """The migrated kubeconfig, what changed (one line per user) and what was left and why."""
+
+    content: dict[str, Any]
+    changed: list[str]
+    skipped: list[str]
+
+
+class _Unmigratable(Exception):
+    """This exec cannot be expressed as eksauth's without changing what it does."""
+
+
+_AWS_SAME_OUTPUT = ("json", "yaml", "yaml-stream")
+_AWS_VALUES = {
+    "--region": "--region",
+    "--profile": "--profile",
+    "--cluster-name": "--cluster-name",
+    "--cluster-id": "--cluster-id",
+    "--role-arn": "--role-arn",
+    "--role": "--role-arn",  # what aws-cli's update-kubeconfig writes
+    "--ca-bundle": "AWS_CA_BUNDLE",  # a session setting: the same as the variable
+}
+_AUTHENTICATOR_VALUES = {
+    "-i": "--cluster-name",  # the authenticator's cluster ID is EKS's cluster name
+    "--cluster-id": "--cluster-name",
+    "-r": "--role-arn",
+    "--role": "--role-arn",
+    "-e": "--external-id",
+    "--external-id": "--external-id",
+    "-s": "--role-session-name",
+    "--session-name": "--role-session-name",
+    "-l": None,  # log format and level: diagnostics only
+    "--log-format": None,
+    "--loglevel": None,
+}
+_AUTHENTICATOR_FLAGS = {"--forward-session-name": "--forward-session-name", "--cache": None}
+# The authenticator reads these when the flags are absent; eksauth does not, so they move to args.
+_AUTHENTICATOR_ENV = {
+    "KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID": "--cluster-name",
+    "DEFAULT_ROLE": "--role-arn",
+}
+_AUTHENTICATORS = ("aws-iam-authenticator", "heptio-authenticator-aws")
+
+
+def migrate(content: Mapping[str, Any]) -> Migration:
+    """`content` with every aws-cli / aws-iam-authenticator exec user turned into eksauth's.
+
+    Users that already run eksauth (`token …`) only lose a v1alpha1 apiVersion; anything
+    eksauth could not reproduce exactly is left as it is, with the reason in `skipped`.
+    """
+    migrated = copy.deepcopy(dict(content))
+    changed: list[str] = []
+    skipped: list[str] = []
+    for entry in migrated.get("users") or []:
+        user = entry.get("user")
+        exec_ = user.get("exec") if isinstance(user, dict) else None
+        if not isinstance(exec_, dict):
+            continue
+        name = entry.get("name", "?")
+        try:
+            note = migrate_exec(exec_)
+        except _Unmigratable as exc:
+            skipped.append(f"user {name}: {exc}")
+            continue
+        if note:
+            changed.append(f"user {name}: {note}")
+    return Migration(migrated, changed, skipped)
+
+
+def migrate_exec(exec_: dict[str, Any]) -> str | None:
+    """Rewrite one exec in place; a note of what changed, or None if nothing needed to."""
+    args = [str(a) for a in exec_.get("args") or []]
+    program = _program(exec_.get("command"))
+    notes: list[str] = []
+    if program in ("aws", "eksauth") and "eks" in args and "get-token" in args:
+        exec_["args"], dropped = _from_aws(args, exec_)
+        notes.append(f"{program} eks get-token -> eksauth token" + _dropped(dropped))
+    elif program in _AUTHENTICATORS and "token" in args:
+        exec_["args"], dropped = _from_authenticator(args, exec_)
+        notes.append(f"{program} token -> eksauth token" + _dropped(dropped))
+    elif program != "eksauth":
+        return None
+    exec_["command"] = "eksauth"
+    if exec_.get("apiVersion") == OLD_EXEC_API_VERSION:
+        exec_["apiVersion"] = EXEC_API_VERSION
+        notes.append("apiVersion v1alpha1 -> v1beta1")
+    return "; ".join(notes) or None
+
+
+def _program(command: object) -> str:
+    name = str(command or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name[: -len(".exe")] if name.lower().endswith(".exe") else name
+
+
+def _dropped(options: list[str]) -> str:
+    return f" (dropped {', '.join(options)})" if options else ""
+
+
+def _from_aws(args: list[str], exec_: dict[str, Any]) -> tuple[list[str], list[str]]:
+    words, options = _scan(
+        args,
+        values=set(_AWS_VALUES) | (TOKEN_NEUTRAL & awsargs.VALUES),
+        flags=set(TOKEN_NEUTRAL & awsargs.FLAGS),
+    )
+    if words != ["eks", "get-token"]:
+        raise _Unmigratable(f"unexpected arguments {' '.join(words)!r}")
+    if options.get("--output", "json") not in _AWS_SAME_OUTPUT:
+        raise _Unmigratable(f"--output {options['--output']} prints no ExecCredential")
+    chosen = {_AWS_VALUES[o]: v for o, v in options.items() if o in _AWS_VALUES}
+    dropped = [o for o in options if o not in _AWS_VALUES]
+    bundle = chosen.pop("AWS_CA_BUNDLE", None)
+    args = _eksauth_args(chosen)  # may refuse: touch the exec only after it did not
+    if bundle is not None:
+        _set_env(exec_, "AWS_CA_BUNDLE", bundle)
+    return args, dropped
+
+
+def _from_authenticator(args: list[str], exec_: dict[str, Any]) -> tuple[list[str], list[str]]:
+    words, options = _scan(args, values=set(_AUTHENTICATOR_VALUES), flags=set(_AUTHENTICATOR_FLAGS))
+    if words != ["token"]:
+        raise _Unmigratable(f"unexpected arguments {' '.join(words)!r}")
+    table: dict[str, str | None] = {**_AUTHENTICATOR_VALUES, **_AUTHENTICATOR_FLAGS}
+    chosen = {str(table[o]): v for o, v in options.items() if table[o] is not None}
+    dropped = [o for o in options if table[o] is None]
+    for variable, option in _AUTHENTICATOR_ENV.items():
+        value = _env_value(exec_, variable)
+        if value and option not in chosen:
+            chosen[option] = value
+    return _eksauth_args(chosen), dropped
+
+
+def _scan(
+    args: Sequence[str], *, values: set[str], flags: set[str]
+) -> tuple[list[str], dict[str, str]]:
+    """(positional words, {option: value}) in the GNU style both tools parse.
+
+    `--opt value`, `--opt=value` and `-xvalue` are understood; the last repeat wins, as in
+    argparse and cobra. An option without an eksauth equivalent makes the exec unmigratable.
+    """
+    words: list[str] = []
+    options: dict[str, str] = {}
+    rest = list(args)
+    while rest:
+        arg = rest.pop(0)
+        if not arg.startswith("-") or arg == "-":
+            words.append(arg)
+            continue
+        name, value = _split_option(arg, values)
+        if name in flags and value is None:
+            options[name] = ""
+        elif name in values:
+            if value is None:
+                if not rest:
+                    raise _Unmigratable(f"{name} has no value")
+                value = rest.pop(0)
+            options[name] = value
+        else:
+            raise _Unmigratable(f"{name} has no eksauth equivalent")
+    return words, options
+
+
+def _split_option(arg: str, values: set[str]) -> tuple[str, str | None]:
+    if arg.startswith("--"):
+        name, sep, value = arg.partition("=")
+        return name, value if sep else None
+    if len(arg) > 2 and arg[:2] in values:  # cobra's -iVALUE and -i=VALUE
+        return arg[:2], arg[2:].removeprefix("=")
+    return arg, None
+
+
+def _eksauth_args(chosen: Mapping[str, str]) -> list[str]:
+    """The `eksauth token` arguments for the options `chosen` (named as eksauth names them),
+    checked by eksauth's own rules, so a migrated entry never fails where the old one worked."""
+    from eksauth.request import request_from
+
+    values: dict[str, object] = {
+        option[2:].replace("-", "_").replace("role_session_name", "session_name"): value
+        for option, value in chosen.items()
+    }
+    values["forward_session_name"] = "--forward-session-name" in chosen
+    try:
+        return request_from(values).argv()
+    except UsageError as exc:
+        raise _Unmigratable(exc.message) from None
+
+
+def _env_value(exec_: Mapping[str, Any], name: str) -> str | None:
+    for item in exec_.get("env") or []:
+        if isinstance(item, dict) and item.get("name") == name:
+            return str(item.get("value", ""))
+    return None
+
+
+def _set_env(exec_: dict[str, Any], name: str, value: str) -> None:
+    if _env_value(exec_, name) is None:
+        exec_["env"] = [*(exec_.get("env") or []), {"name": name, "value": value}]
