@@ -26,6 +26,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     CredentialRetrievalError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -284,7 +285,7 @@ def errors(
         raise CredentialsError(f"could not load AWS credentials: {exc}") from None
     except ClientError as exc:  # a call made outside `call()`, e.g. by a credential provider
         raise _service_error(exc, f"the {service} call", StsError) from None
-    except BotocoreConnectionError as exc:
+    except (BotocoreConnectionError, HTTPClientError) as exc:  # refused, timed out, reset
         raise AwsError(
             f"could not reach {service}: {exc}",
             hint=f"check the network, proxy settings and AWS_ENDPOINT_URL_{service.upper()}",

@@ -1,0 +1,176 @@
+"""The house rules, checked mechanically: dependencies point down, one AWS boundary, one table
+of token options, small modules, and a signer pinned to botocore's public behaviour."""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+import click
+import pytest
+
+from eksauth import fastpath
+from eksauth.cli import main
+from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY
+
+PACKAGE = Path(__file__).resolve().parents[1] / "eksauth"
+# The AWS boundary: sessions, clients and calls (aws.py) and the SigV4 presign (signer.py).
+BOTOCORE_MODULES = {"eksauth.aws", "eksauth.signer"}
+MAX_MODULE_LINES = 400
+
+
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def _imports(name: str, path: Path) -> set[str]:
+    """Every module `name` imports (at top level or inside functions), absolute names."""
+    seen: set[str] = set()
+    package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            seen |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - (node.level - 1)]
+                base = ".".join([*anchor, base] if base else anchor)
+            seen.add(base)
+            seen |= {f"{base}.{alias.name}" for alias in node.names}
+    return seen
+
+
+def _graph() -> dict[str, set[str]]:
+    modules = _modules()
+    return {
+        name: {d for d in _imports(name, path) if d in modules and d != name}
+        for name, path in modules.items()
+    }
+
+
+def test_the_import_graph_inside_eksauth_has_no_cycle() -> None:
+    graph = _graph()
+    done: set[str] = set()
+
+    def visit(node: str, path: list[str]) -> None:
+        if node in path:
+            cycle = [*path[path.index(node) :], node]
+            pytest.fail("import cycle: " + " -> ".join(cycle))
+        if node in done:
+            return
+        for dependency in sorted(graph[node]):
+            visit(dependency, [*path, node])
+        done.add(node)
+
+    for node in sorted(graph):
+        visit(node, [])
+
+
+def test_command_modules_never_import_the_package_that_registers_them() -> None:
+    graph = _graph()
+    for name, dependencies in graph.items():
+        if name.startswith("eksauth.cli."):
+            assert "eksauth.cli" not in dependencies, name
+
+
+def test_only_the_aws_boundary_imports_botocore_or_boto3() -> None:
+    importers = {
+        name
+        for name, path in _modules().items()
+        if any(d.split(".")[0] in ("botocore", "boto3") for d in _imports(name, path))
+    }
+    assert importers == BOTOCORE_MODULES
+    assert len(importers) <= 3
+
+
+def test_the_library_never_imports_click() -> None:
+    for name, path in _modules().items():
+        if not name.startswith("eksauth.cli"):
+            assert not any(d.split(".")[0] == "click" for d in _imports(name, path)), name
+
+
+@pytest.mark.parametrize("name", sorted(_modules()))
+def test_no_module_is_over_400_lines(name: str) -> None:
+    lines = len(_modules()[name].read_text().splitlines())
+    assert lines <= MAX_MODULE_LINES, f"{name} has {lines} lines"
+
+
+# -- the fast path recognises exactly the options the CLI defines --------------------------------
+
+# Options of `token` that the fast path leaves to the CLI on purpose: they change what a run does
+# (no cache, a new token, help), so a cache hit must not answer them.
+CLI_ONLY = {"--no-cache", "--refresh", "--help", "-h"}
+
+
+def _click_options(command: click.Command) -> dict[str, click.Option]:
+    table = {}
+    for param in command.params:
+        if isinstance(param, click.Option):
+            for spelling in (*param.opts, *param.secondary_opts):
+                table[spelling] = param
+    return table
+
+
+def test_fastpath_token_options_match_clicks() -> None:
+    command = main.commands["token"]
+    click_options = _click_options(command)
+    fast = {**fastpath._TOKEN_VALUES, **fastpath._TOKEN_FLAGS}
+    assert set(fast) | CLI_ONLY == set(click_options) | {"--help", "-h"}
+    for spelling, destination in fastpath._TOKEN_VALUES.items():
+        option = click_options[spelling]
+        assert not option.is_flag, spelling
+        assert option.name == destination, spelling
+    for spelling, destination in fastpath._TOKEN_FLAGS.items():
+        option = click_options[spelling]
+        assert option.is_flag, spelling
+        assert option.name == destination, spelling
+
+
+def test_fastpath_global_options_match_clicks() -> None:
+    for group in (main, main.commands["eks"]):
+        assert isinstance(group, click.Group)
+        options = _click_options(group)
+        for spelling, destination in fastpath._GLOBAL_VALUES.items():
+            assert options[spelling].name == destination
+        assert set(options) - {"--version", "--help", "-h"} == set(fastpath._GLOBAL_VALUES)
+
+
+def test_get_token_and_eks_get_token_are_the_token_command() -> None:
+    eks = main.commands["eks"]
+    assert isinstance(eks, click.Group)
+    token_params = main.commands["token"].params
+    assert main.commands["get-token"].params == token_params
+    assert eks.commands["get-token"].params == token_params
+
+
+# -- the signer's private-method subclass equals botocore's public add_auth ----------------------
+
+
+def test_public_sigv4_query_auth_at_a_frozen_clock_gives_the_same_url() -> None:
+    """`signer._QueryAuthAt` repeats SigV4QueryAuth.add_auth's steps at a given instant through
+    botocore's private methods; botocore's public add_auth under a frozen clock must agree."""
+    from botocore.auth import SigV4QueryAuth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import ReadOnlyCredentials
+    from freezegun import freeze_time
+
+    from eksauth import signer, token
+
+    creds = ReadOnlyCredentials(ACCESS_KEY, SECRET_KEY, "session-token")
+    url_base = "https://sts.eu-west-1.amazonaws.com"
+    ours = signer.presign(creds, url_base, "eu-west-1", "demo", FROZEN)
+    request = AWSRequest(
+        method="GET",
+        url=url_base + "/",
+        params={"Action": "GetCallerIdentity", "Version": "2011-06-15"},
+        headers={token.CLUSTER_ID_HEADER: "demo"},
+    )
+    with freeze_time(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(FROZEN))):
+        SigV4QueryAuth(creds, "sts", "eu-west-1", expires=60).add_auth(request)
+    assert str(request.url) == ours
