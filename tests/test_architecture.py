@@ -174,3 +174,16 @@ def test_public_sigv4_query_auth_at_a_frozen_clock_gives_the_same_url() -> None:
     with freeze_time(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(FROZEN))):
         SigV4QueryAuth(creds, "sts", "eu-west-1", expires=60).add_auth(request)
     assert str(request.url) == ours
+
+
+def test_every_subpackage_ships_in_the_wheel() -> None:
+    """`pip install .` (not only -e) must carry eksauth/cli and eksauth/kubeconfig."""
+    from setuptools import find_packages
+
+    text = (PACKAGE.parent / "pyproject.toml").read_text()
+    assert 'include = ["eksauth", "eksauth.*"]' in text
+    shipped = set(find_packages(str(PACKAGE.parent), include=["eksauth", "eksauth.*"]))
+    folders = {
+        ".".join(path.parent.relative_to(PACKAGE.parent).parts) for path in PACKAGE.rglob("*.py")
+    }
+    assert folders <= shipped
