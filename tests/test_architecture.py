@@ -178,12 +178,7 @@ def test_public_sigv4_query_auth_at_a_frozen_clock_gives_the_same_url() -> None:
 
 def test_every_subpackage_ships_in_the_wheel() -> None:
     """`pip install .` (not only -e) must carry eksauth/cli and eksauth/kubeconfig."""
-    from setuptools import find_packages
-
     text = (PACKAGE.parent / "pyproject.toml").read_text()
-    assert 'include = ["eksauth", "eksauth.*"]' in text
-    shipped = set(find_packages(str(PACKAGE.parent), include=["eksauth", "eksauth.*"]))
-    folders = {
-        ".".join(path.parent.relative_to(PACKAGE.parent).parts) for path in PACKAGE.rglob("*.py")
-    }
-    assert folders <= shipped
+    assert 'include = ["eksauth", "eksauth.*"]' in text  # setuptools' package discovery
+    for path in PACKAGE.rglob("*.py"):
+        assert (path.parent / "__init__.py").exists(), f"{path.parent} is not a package"
