@@ -10,9 +10,12 @@ Every command runs once per round, in turn, so machine noise hits them all alike
 gives medians and, more usefully on a shared machine, ratios taken within this one run.
 Nothing leaves the machine: signing is local, with AWS's documented example keys.
 
-All commands run in a scratch virtualenv holding a plain copy of eksauth (as `pip install .`
-lays it out) and a path entry to this venv's dependencies: an editable install's import hook
-would otherwise slow every interpreter start, `python -c pass` included, and blur the ratios.
+Each eksauth runs as a user installs it: the project is built into a wheel and installed
+(`pip install`, no editable finder) into a scratch virtualenv, so the timed `eksauth` is the
+console script pip writes, which imports `re` before eksauth starts. Where uv is available
+(beside this Python or on PATH; `pip install uv`), a second scratch venv is installed by
+`uv pip install`, whose script does without `re`, as `uv tool install` writes it. Both venvs
+borrow this venv's dependencies through a path entry.
 """
 
 from __future__ import annotations
@@ -30,19 +33,35 @@ import time
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
-PACKAGE = Path(__file__).resolve().parent.parent / "eksauth"
-# What pip writes as a console script for `eksauth = eksauth.fastpath:main`.
-SCRIPT = """#!{python}
-import sys
-from eksauth.fastpath import main
-if __name__ == "__main__":
-    sys.exit(main())
-"""
+PROJECT = Path(__file__).resolve().parent.parent
 
 
-def scratch_venv(root: Path) -> Path:
-    """A venv with a regular copy of eksauth that borrows this venv's dependencies."""
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+def build_wheel(out: Path) -> Path:
+    """The project's wheel, as `pip install .` would build it."""
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(PROJECT)],
+        check=True,
+    )
+    return next(out.glob("eksauth-*.whl"))
+
+
+def uv_binary() -> str | None:
+    beside = BIN / "uv"
+    return str(beside) if beside.exists() else shutil.which("uv")
+
+
+def scratch_venv(root: Path, wheel: Path, uv: str | None = None) -> Path:
+    """A venv with eksauth installed from `wheel` by pip (or by uv), borrowing our deps."""
+    if uv is None:
+        # No pip inside: its setuptools would add a .pth import to every start, baseline included.
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(root)], check=True)
+        install = [sys.executable, "-m", "pip", "--python", str(root / "bin" / "python")]
+        install += ["install", "-q", "--no-index"]
+    else:
+        subprocess.run([uv, "venv", "-q", "--python", sys.executable, str(root)], check=True)
+        install = [uv, "pip", "install", "-q", "--python", str(root / "bin" / "python")]
+        install += ["--no-index", "--compile-bytecode"]
+    subprocess.run([*install, "--no-deps", str(wheel)], check=True)
     python = root / "bin" / "python"
     purelib = subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
@@ -50,16 +69,13 @@ def scratch_venv(root: Path) -> Path:
         text=True,
         check=True,
     ).stdout.strip()
-    target = Path(purelib) / "eksauth"
-    shutil.copytree(PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__"))
-    # pip byte-compiles what it installs; without it every run would compile from source.
-    subprocess.run([str(python), "-m", "compileall", "-q", str(target)], check=True)
     # A plain path line: .pth files inside it (an editable finder) are not processed.
     (Path(purelib) / "deps.pth").write_text("\n".join(site.getsitepackages()) + "\n")
-    script = root / "bin" / "eksauth"
-    script.write_text(SCRIPT.format(python=python))
-    script.chmod(0o755)
     return root / "bin"
+
+
+def imports_re(script: Path) -> bool:
+    return any(line.strip() == "import re" for line in script.read_text().splitlines())
 
 
 def environment(home: Path) -> dict[str, str]:
@@ -82,14 +98,14 @@ def environment(home: Path) -> dict[str, str]:
     return env
 
 
-def commands(bin_dir: Path) -> dict[str, list[str]]:
+def commands(bin_dir: Path, uv_bin: Path | None) -> dict[str, list[str]]:
     python = str(bin_dir / "python")
     token = ["token", "--cluster-name", "bench"]
-    return {
+    table = {
         "python -c pass": [python, "-c", "pass"],
-        "eksauth hit": [str(bin_dir / "eksauth"), *token],
+        "eksauth hit (pip)": [str(bin_dir / "eksauth"), *token],
         "python -m eksauth hit": [python, "-m", "eksauth", *token],
-        "eksauth miss": [str(bin_dir / "eksauth"), *token, "--cache-dir", "{fresh}"],
+        "eksauth miss (pip)": [str(bin_dir / "eksauth"), *token, "--cache-dir", "{fresh}"],
         "aws eks get-token": [
             python,
             "-m",
@@ -100,6 +116,9 @@ def commands(bin_dir: Path) -> dict[str, list[str]]:
             "bench",
         ],
     }
+    if uv_bin is not None:
+        table["eksauth hit (uv)"] = [str(uv_bin / "eksauth"), *token]
+    return table
 
 
 def run_once(argv: list[str], env: dict[str, str], scratch: Path, n: int) -> float:
@@ -120,10 +139,17 @@ def main() -> None:
     if not (BIN / "aws").exists():
         sys.exit("run from the project venv with the [test] extra (it brings awscli)")
 
+    uv = uv_binary()
     with tempfile.TemporaryDirectory(prefix="eksauth-bench-") as tmp:
         scratch = Path(tmp)
         env = environment(scratch / "home")
-        table = commands(scratch_venv(scratch / "venv"))
+        wheel = build_wheel(scratch / "dist")
+        pip_bin = scratch_venv(scratch / "venv", wheel)
+        uv_bin = scratch_venv(scratch / "uv-venv", wheel, uv) if uv else None
+        wrappers = {"pip": imports_re(pip_bin / "eksauth")}
+        if uv_bin is not None:
+            wrappers["uv"] = imports_re(uv_bin / "eksauth")
+        table = commands(pip_bin, uv_bin)
         samples: dict[str, list[float]] = {name: [] for name in table}
         for argv in table.values():  # warm the page cache and the token cache once
             run_once(argv, env, scratch, -1)
@@ -134,19 +160,35 @@ def main() -> None:
     medians = {name: statistics.median(times) for name, times in samples.items()}
     base, aws = medians["python -c pass"], medians["aws eks get-token"]
     ratios = {
-        "hit / python -c pass": medians["eksauth hit"] / base,
+        "pip hit / python -c pass": medians["eksauth hit (pip)"] / base,
         "python -m hit / python -c pass": medians["python -m eksauth hit"] / base,
-        "aws / hit (times faster)": aws / medians["eksauth hit"],
-        "aws / miss (times faster)": aws / medians["eksauth miss"],
+        "aws / pip hit (times faster)": aws / medians["eksauth hit (pip)"],
+        "aws / pip miss (times faster)": aws / medians["eksauth miss (pip)"],
     }
+    if "eksauth hit (uv)" in medians:
+        ratios["uv hit / python -c pass"] = medians["eksauth hit (uv)"] / base
+        ratios["aws / uv hit (times faster)"] = aws / medians["eksauth hit (uv)"]
     if args.json:
-        print(json.dumps({"rounds": args.rounds, "median_seconds": medians, "ratios": ratios}))
+        print(
+            json.dumps(
+                {
+                    "rounds": args.rounds,
+                    "median_seconds": medians,
+                    "ratios": ratios,
+                    "wrapper_imports_re": wrappers,
+                }
+            )
+        )
         return
     print(f"{args.rounds} interleaved rounds, {sys.platform}, Python {sys.version.split()[0]}")
+    if uv is None:
+        print("  (uv not found beside this Python or on PATH: `pip install uv` to time its script)")
     for name, value in medians.items():
         print(f"  {name:<24} median {value * 1000:7.1f} ms")
     for name, value in ratios.items():
         print(f"  {name:<32} {value:5.2f}")
+    for name, value in wrappers.items():
+        print(f"  the {name} console script imports re: {'yes' if value else 'no'}")
 
 
 if __name__ == "__main__":

@@ -172,8 +172,22 @@ def caller_session_name(sts: Any) -> str | None:
 # -- EKS and EC2 ---------------------------------------------------------------------------------
 
 
-def describe_cluster(name: str, *, region_name: str | None, profile: str | None) -> dict[str, Any]:
-    """EKS DescribeCluster's `cluster` (AWS_ENDPOINT_URL_EKS honoured)."""
+# The session name aws-cli gives the role it assumes for update-kubeconfig's --assume-role-arn.
+DESCRIBE_SESSION_NAME = "EKSDescribeClusterSession"
+
+
+def describe_cluster(
+    name: str,
+    *,
+    region_name: str | None,
+    profile: str | None,
+    assume_role_arn: str | None = None,
+) -> dict[str, Any]:
+    """EKS DescribeCluster's `cluster` (AWS_ENDPOINT_URL_EKS honoured).
+
+    With `assume_role_arn`, the call is made as that role (e.g. in the cluster's own account),
+    as aws-cli's `update-kubeconfig --assume-role-arn` does; the role is used for nothing else.
+    """
     offline = "or write it offline with --endpoint and --ca-data/--ca-file"
     with errors(
         profile,
@@ -182,7 +196,21 @@ def describe_cluster(name: str, *, region_name: str | None, profile: str | None)
         no_credentials_hint=f"set AWS_PROFILE, {offline}",
     ):
         made = session(profile, interactive=False)
-        eks = client(made, "eks", region(region_name, os.environ, made))
+        where = region(region_name, os.environ, made)
+        credentials = None
+        if assume_role_arn:
+            fields = assume_role(
+                client(made, "sts", where),
+                role_arn=assume_role_arn,
+                session_name=DESCRIBE_SESSION_NAME,
+                external_id=None,
+                duration=None,
+                log=lambda _: None,
+            )
+            credentials = ReadOnlyCredentials(
+                fields["access_key_id"], fields["secret_access_key"], fields["session_token"]
+            )
+        eks = client(made, "eks", where, credentials)
         reply = call(lambda: eks.describe_cluster(name=name), f"eks:DescribeCluster {name}")
     return dict(reply["cluster"])
 

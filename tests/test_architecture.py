@@ -180,5 +180,6 @@ def test_every_subpackage_ships_in_the_wheel() -> None:
     """`pip install .` (not only -e) must carry eksauth/cli and eksauth/kubeconfig."""
     text = (PACKAGE.parent / "pyproject.toml").read_text()
     assert 'include = ["eksauth", "eksauth.*"]' in text  # setuptools' package discovery
+    assert (PACKAGE / "py.typed").exists()
     for path in PACKAGE.rglob("*.py"):
         assert (path.parent / "__init__.py").exists(), f"{path.parent} is not a package"

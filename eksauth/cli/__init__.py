@@ -17,7 +17,7 @@ import click
 
 from eksauth import __version__
 from eksauth.awsargs import REFUSED
-from eksauth.cli import cache, identity, kubeconfig, token
+from eksauth.cli import awskubeconfig, cache, identity, kubeconfig, token
 from eksauth.cli.options import CONTEXT, aws_global_options, with_options
 from eksauth.errors import EksAuthError
 
@@ -68,6 +68,11 @@ def _help_of(exc: click.UsageError) -> str:
 
 
 def _no_such_option(exc: click.exceptions.NoSuchOption) -> str:
+    if exc.option_name == "--assume-role-arn":
+        return (
+            "--assume-role-arn is update-kubeconfig's role for DescribeCluster, not for tokens "
+            "(aws eks get-token has no such option); to sign the token as a role, give --role-arn"
+        )
     if exc.option_name in REFUSED:
         return (
             f"the aws global option {exc.option_name} is not supported by eksauth "
@@ -91,7 +96,7 @@ def main(region: str | None, profile: str | None, output: str | None) -> None:
 @main.group("eks", hidden=True, context_settings=CONTEXT)
 @with_options(aws_global_options)
 def eks_group(region: str | None, profile: str | None, output: str | None) -> None:
-    """aws-cli compatibility: `eksauth [globals] eks get-token …`."""
+    """aws-cli compatibility: `eksauth [globals] eks get-token|update-kubeconfig …`."""
 
 
 # -- completion ----------------------------------------------------------------------------------
@@ -127,6 +132,7 @@ def completion_script(shell: str) -> str:
 main.add_command(token.token_command)
 main.add_command(token.get_token_command)
 eks_group.add_command(token.get_token_command)
+eks_group.add_command(awskubeconfig.aws_update_kubeconfig_command)
 main.add_command(cache.cache_group)
 for _command in (identity.decode_command, identity.verify_command, identity.whoami_command):
     main.add_command(_command)

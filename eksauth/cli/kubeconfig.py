@@ -6,6 +6,7 @@ of --dry-run; what was written or changed is reported on stderr, as `cache clear
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Any
 
@@ -18,10 +19,18 @@ if TYPE_CHECKING:
     from eksauth.kubeconfig.entries import Cluster, Entries
 
 
-_kubeconfig_option = click.option(
+kubeconfig_option = click.option(
     "--kubeconfig",
     metavar="FILE",
     help="The kubeconfig file [default: the first path of KUBECONFIG, else ~/.kube/config].",
+)
+assume_role_arn_option = click.option(
+    "--assume-role-arn",
+    metavar="ARN",
+    help="Call DescribeCluster as this role (e.g. cross-account); not written into the entry.",
+)
+proxy_url_option = click.option(
+    "--proxy-url", metavar="URL", help="Written as the cluster's proxy-url for kubectl."
 )
 _dry_run_option = click.option(
     "--dry-run", is_flag=True, default=False, help="Print the resulting YAML; write nothing."
@@ -42,7 +51,7 @@ _dry_run_option = click.option(
 )
 @click.option("--alias", metavar="NAME", help="Context name [default: the user's name].")
 @click.option("--user-alias", metavar="NAME", help="User name [default: the cluster ARN].")
-@_kubeconfig_option
+@kubeconfig_option
 @click.option("--endpoint", metavar="URL", help="Write offline: the API server URL.")
 @click.option("--ca-data", metavar="BASE64", help="Offline: the CA certificate, base64 PEM.")
 @click.option(
@@ -56,6 +65,8 @@ _dry_run_option = click.option(
     default=False,
     help="Node flavour: certificate-authority as a file path, interactiveMode Never.",
 )
+@assume_role_arn_option
+@proxy_url_option
 @_dry_run_option
 @click.option("--verbose", "-v", is_flag=True, default=False, help="Print the entries written.")
 @click.pass_context
@@ -65,7 +76,13 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
     The endpoint and CA come from EKS DescribeCluster, or from --endpoint with --ca-data or
     --ca-file without calling AWS (the entries are then named NAME.REGION instead of by the
     cluster ARN). A profile is written as `env: AWS_PROFILE`. Other entries are kept.
+    The exec runs `eksauth` when that is the eksauth on PATH, else this one by its full path.
     """
+    update_kubeconfig(ctx, options)
+
+
+def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
+    """update-kubeconfig, for eksauth's own spelling and aws-cli's (`eks update-kubeconfig`)."""
     from eksauth.aws import profile_name
     from eksauth.kubeconfig import entries as kubeconfig
     from eksauth.kubeconfig import files
@@ -79,6 +96,7 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
         session_name=options["role_session_name"],
         forward_session_name=options["forward_session_name"],
         kubelet=options["kubelet"],
+        command=_exec_command(),
     )
     user.request(options["name"])  # refuses now what `eksauth token` would refuse later
     cluster = _cluster(ctx, options, user.profile)
@@ -119,20 +137,39 @@ def _cluster(ctx: click.Context, options: dict[str, Any], profile: str | None) -
     if options["endpoint"] is None:
         if options["ca_data"] is not None or (options["ca_file"] and not options["kubelet"]):
             raise UsageError("--ca-data and --ca-file describe a cluster given by --endpoint")
-        return kubeconfig.describe_cluster(options["name"], region=region, profile=profile)
+        cluster = kubeconfig.describe_cluster(
+            options["name"],
+            region=region,
+            profile=profile,
+            assume_role_arn=options["assume_role_arn"],
+        )
+        return dataclasses.replace(cluster, proxy_url=options["proxy_url"])
+    if options["assume_role_arn"]:
+        raise UsageError("--assume-role-arn is for DescribeCluster; --endpoint calls no AWS API")
     if region is None:
         raise UsageError("--endpoint needs a region", hint="give --region or set AWS_REGION")
-    return kubeconfig.offline_cluster(
+    cluster = kubeconfig.offline_cluster(
         options["name"],
         region=region,
         endpoint=options["endpoint"],
         ca_data=options["ca_data"],
         ca_file=options["ca_file"],
     )
+    return dataclasses.replace(cluster, proxy_url=options["proxy_url"])
+
+
+def _exec_command() -> str:
+    """The command the written exec runs (one kubectl finds), with a note when it is a path."""
+    from eksauth.kubeconfig.command import exec_command
+
+    chosen = exec_command()
+    if chosen.note:
+        click.echo(f"eksauth: note: {chosen.note}", err=True)
+    return chosen.command
 
 
 @click.command("migrate-kubeconfig", context_settings=CONTEXT)
-@_kubeconfig_option
+@kubeconfig_option
 @_dry_run_option
 def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
     """Switch users that run `aws eks get-token` or `aws-iam-authenticator token` to eksauth.
@@ -148,7 +185,7 @@ def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
     text = files.read_text(path)
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
-    migration = migrate(files.parse(text, path))
+    migration = migrate(files.parse(text, path), _exec_command())
     for line in migration.skipped:
         warn(f"left {line}")
     for line in migration.changed:

@@ -42,15 +42,20 @@ class Cluster:
     ca_data: str  # base64 PEM, kubeconfig's certificate-authority-data
     cluster_id: str | None = None  # Outposts local clusters: the token names the id
     ca_file: str | None = None  # an offline --ca-file, for the kubelet flavour to point at
+    proxy_url: str | None = None  # written as the cluster's proxy-url, as aws-cli v2 does
 
 
-def describe_cluster(name: str, *, region: str | None, profile: str | None) -> Cluster:
-    """The cluster's endpoint and CA from EKS DescribeCluster (AWS_ENDPOINT_URL_EKS honoured)."""
+def describe_cluster(
+    name: str, *, region: str | None, profile: str | None, assume_role_arn: str | None = None
+) -> Cluster:
+    """The cluster's endpoint and CA from EKS DescribeCluster (AWS_ENDPOINT_URL_EKS honoured),
+    called as `assume_role_arn` when given (aws-cli's cross-account --assume-role-arn)."""
     from eksauth import aws
 
-    return cluster_from_description(
-        aws.describe_cluster(name, region_name=region, profile=profile), name
+    described = aws.describe_cluster(
+        name, region_name=region, profile=profile, assume_role_arn=assume_role_arn
     )
+    return cluster_from_description(described, name)
 
 
 def cluster_from_description(description: Mapping[str, Any], name: str) -> Cluster:
@@ -140,6 +145,7 @@ class UserOptions:
     session_name: str | None = None
     forward_session_name: bool = False
     kubelet: bool = False
+    command: str = "eksauth"  # what the exec runs: see `kubeconfig.command.exec_command`
 
     def request(
         self, cluster_name: str, *, cluster_id: str | None = None, region: str | None = None
@@ -187,10 +193,10 @@ def build_entries(
         if ca_path
         else {"certificate-authority-data": cluster.ca_data}
     )
-    cluster_entry = {
-        "cluster": {**authority, "server": cluster.endpoint},
-        "name": cluster.entry_name,
-    }
+    settings: dict[str, Any] = {**authority, "server": cluster.endpoint}
+    if cluster.proxy_url is not None:
+        settings["proxy-url"] = cluster.proxy_url
+    cluster_entry = {"cluster": settings, "name": cluster.entry_name}
     user_entry = {
         "name": user_alias or cluster.entry_name,
         "user": {"exec": exec_entry(cluster, options)},
@@ -209,7 +215,7 @@ def exec_entry(cluster: Cluster, options: UserOptions) -> dict[str, Any]:
         "args": options.request(
             cluster.name, cluster_id=cluster.cluster_id, region=cluster.region
         ).argv(),
-        "command": "eksauth",
+        "command": options.command,
     }
     if options.profile:
         exec_["env"] = [{"name": "AWS_PROFILE", "value": options.profile}]

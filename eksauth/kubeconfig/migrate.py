@@ -65,11 +65,12 @@ _AUTHENTICATOR_ENV = {
 _AUTHENTICATORS = ("aws-iam-authenticator", "heptio-authenticator-aws")
 
 
-def migrate(content: Mapping[str, Any]) -> Migration:
+def migrate(content: Mapping[str, Any], command: str = "eksauth") -> Migration:
     """`content` with every aws-cli / aws-iam-authenticator exec user turned into eksauth's.
 
     Users that already run eksauth (`token …`) only lose a v1alpha1 apiVersion; anything
     eksauth could not reproduce exactly is left as it is, with the reason in `skipped`.
+    Migrated execs run `command` (see `kubeconfig.command.exec_command`).
     """
     migrated = copy.deepcopy(dict(content))
     changed: list[str] = []
@@ -81,7 +82,7 @@ def migrate(content: Mapping[str, Any]) -> Migration:
             continue
         name = entry.get("name", "?")
         try:
-            note = migrate_exec(exec_)
+            note = migrate_exec(exec_, command)
         except _Unmigratable as exc:
             skipped.append(f"user {name}: {exc}")
             continue
@@ -90,7 +91,7 @@ def migrate(content: Mapping[str, Any]) -> Migration:
     return Migration(migrated, changed, skipped)
 
 
-def migrate_exec(exec_: dict[str, Any]) -> str | None:
+def migrate_exec(exec_: dict[str, Any], command: str = "eksauth") -> str | None:
     """Rewrite one exec in place; a note of what changed, or None if nothing needed to."""
     args = [str(a) for a in exec_.get("args") or []]
     program = _program(exec_.get("command"))
@@ -103,7 +104,8 @@ def migrate_exec(exec_: dict[str, Any]) -> str | None:
         notes.append(f"{program} token -> eksauth token" + _dropped(dropped))
     elif program != "eksauth":
         return None
-    exec_["command"] = "eksauth"
+    if notes:  # an exec that already runs eksauth keeps its own command
+        exec_["command"] = command
     if exec_.get("apiVersion") == OLD_EXEC_API_VERSION:
         exec_["apiVersion"] = EXEC_API_VERSION
         notes.append("apiVersion v1alpha1 -> v1beta1")

@@ -1,0 +1,151 @@
+"""The command kubeconfig writers put in an exec: one kubectl will find on its own PATH.
+
+End to end: the installed eksauth writes the kubeconfig with a PATH that lacks its venv, and
+the real kubectl, with that same PATH, runs the exec against the API-server stand-in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from eksauth.kubeconfig.command import ExecCommand, exec_command
+from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, tool
+
+USER_ARN = "arn:aws:iam::111122223333:user/alice"
+SYSTEM_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if p != str(BIN))
+
+
+def script(folder: Path, name: str = "eksauth") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+class TestTheRule:
+    def test_the_running_script_on_path_is_named_bare(self, tmp_path) -> None:
+        mine = script(tmp_path / "bin")
+        env = {"PATH": str(mine.parent)}
+        assert exec_command(env, str(mine), sys.executable) == ExecCommand("eksauth")
+
+    def test_a_symlink_on_path_to_the_running_script_counts(self, tmp_path) -> None:
+        mine = script(tmp_path / "venv" / "bin")  # pipx: ~/.local/bin/eksauth -> the venv's
+        (tmp_path / "local").mkdir()
+        (tmp_path / "local" / "eksauth").symlink_to(mine)
+        env = {"PATH": str(tmp_path / "local")}
+        assert exec_command(env, str(mine), sys.executable).command == "eksauth"
+
+    def test_off_path_the_full_path_with_the_reason(self, tmp_path) -> None:
+        mine = script(tmp_path / "bin")
+        chosen = exec_command({"PATH": str(tmp_path / "nowhere")}, str(mine), sys.executable)
+        assert chosen == ExecCommand(
+            str(mine), f"wrote the full path {mine}: eksauth is not on PATH"
+        )
+
+    def test_another_eksauth_first_on_path(self, tmp_path) -> None:
+        mine, other = script(tmp_path / "mine"), script(tmp_path / "other")
+        chosen = exec_command({"PATH": str(other.parent)}, str(mine), sys.executable)
+        assert chosen.command == str(mine)
+        assert chosen.note == f"wrote the full path {mine}: PATH finds {other}"
+
+    def test_python_m_uses_the_script_beside_the_interpreter(self, tmp_path) -> None:
+        beside = script(tmp_path / "venv" / "bin")
+        python = str(beside.parent / "python")
+        main = str(tmp_path / "site" / "eksauth" / "__main__.py")
+        assert exec_command({"PATH": ""}, main, python).command == str(beside)
+        assert exec_command({"PATH": str(beside.parent)}, main, python).command == "eksauth"
+
+    def test_python_m_without_a_script_writes_the_name_and_says_so(self, tmp_path) -> None:
+        python = str(tmp_path / "bare" / "python")
+        main = str(tmp_path / "eksauth" / "__main__.py")
+        chosen = exec_command({"PATH": ""}, main, python)
+        assert chosen.command == "eksauth"
+        assert chosen.note is not None
+        assert "PATH" in chosen.note
+
+
+@pytest.mark.e2e
+class TestKubectlFindsIt:
+    @pytest.fixture
+    def env(self, world, tmp_path) -> dict[str, str]:
+        world.add_user(ACCESS_KEY, SECRET_KEY, arn=USER_ARN)
+        env = dict(os.environ)
+        env.update(
+            PATH=SYSTEM_PATH,  # the venv is not on it
+            AWS_ACCESS_KEY_ID=ACCESS_KEY,
+            AWS_SECRET_ACCESS_KEY=SECRET_KEY,
+            KUBECONFIG=str(tmp_path / "kube" / "config"),
+        )
+        return env
+
+    def offline(self, eks_api) -> list[str]:
+        return [
+            "--region",
+            "eu-west-1",
+            "--endpoint",
+            eks_api.url,
+            "--ca-data",
+            eks_api.ca_data_b64,
+        ]
+
+    def kubectl(self, env: dict[str, str]) -> None:
+        done = subprocess.run(
+            [tool("kubectl"), "get", "--raw", "/version"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert json.loads(done.stdout)["gitVersion"]
+
+    def written(self, env: dict[str, str]) -> str:
+        content = yaml.safe_load(Path(env["KUBECONFIG"]).read_text())
+        command: str = content["users"][0]["user"]["exec"]["command"]
+        return command
+
+    @pytest.mark.parametrize(
+        "launcher", [[tool("eksauth")], [sys.executable, "-m", "eksauth"]], ids=["script", "-m"]
+    )
+    def test_off_path_kubectl_runs_the_full_path(self, env, eks_api, launcher) -> None:
+        update = [*launcher, "update-kubeconfig", "--name", "demo", *self.offline(eks_api)]
+        done = subprocess.run(update, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert self.written(env) == tool("eksauth")
+        assert done.stderr.startswith(f"eksauth: note: wrote the full path {tool('eksauth')}: ")
+        self.kubectl(env)
+        assert [s.arn for s in eks_api.seen] == [USER_ARN]
+
+    def test_on_path_kubectl_runs_the_name(self, env, eks_api) -> None:
+        env["PATH"] = f"{BIN}{os.pathsep}{SYSTEM_PATH}"
+        update = ["eksauth", "update-kubeconfig", "--name", "demo", *self.offline(eks_api)]
+        done = subprocess.run(update, env=env, capture_output=True, text=True, check=False)
+        assert done.returncode == 0, done.stderr
+        assert "note" not in done.stderr
+        assert self.written(env) == "eksauth"
+        self.kubectl(env)
+
+    def test_migrate_off_path(self, env, eks_api) -> None:
+        config = Path(env["KUBECONFIG"])
+        config.parent.mkdir()
+        args = ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "demo"]
+        eks_api.write_kubeconfig(config, exec_command="aws", exec_args=args)
+        done = subprocess.run(
+            [tool("eksauth"), "migrate-kubeconfig"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert self.written(env) == tool("eksauth")
+        self.kubectl(env)
