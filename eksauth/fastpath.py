@@ -127,14 +127,15 @@ def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) ->
     from eksauth.cache import Cache, resolve_cache_dir
     from eksauth.errors import EksAuthError
     from eksauth.execcred import exec_credential, read_exec_info
-    from eksauth.request import request_from
+    from eksauth.request import request_for
 
     def text(name: str) -> str | None:
         value = values.get(name)
         return value if isinstance(value, str) else None
 
+    notes: list[str] = []  # where each value came from; shown (-v) only if this run is a hit
     try:
-        request = request_from(values)
+        request = request_for(values, env, log=notes.append if values.get("verbose") else None)
     except EksAuthError:
         return None  # the CLI reports it
     cache = Cache(resolve_cache_dir(text("cache_dir"), env), warn=lambda _: None)
@@ -144,6 +145,8 @@ def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) ->
     info = read_exec_info(env, text("api_version"))
     if info.warning:
         sys.stderr.write(f"eksauth: warning: {info.warning}\n")
+    for note in notes:
+        sys.stderr.write(f"eksauth: {note}\n")
     if values.get("verbose"):
         sys.stderr.write(f"eksauth: token served from the cache, expires {hit.expiration}\n")
     if values.get("token_only") or values.get("output") == "token":
