@@ -275,10 +275,7 @@ def request_for(
     from eksauth.execcred import read_cluster_extension
 
     if values.get("cluster_name") is not None or values.get("cluster_id") is not None:
-        request = request_from(values)
-        if log is not None:
-            _log_sources(log, values, ())
-        return request
+        return request_from(values)  # the extension is not read: nothing to account for
     extension = read_cluster_extension(env)
     if extension is None or not (
         "cluster_name" in extension.values or "cluster_id" in extension.values
