@@ -15,7 +15,7 @@ from eksauth.cli.options import CONTEXT, inherited, profile_option, region_optio
 from eksauth.errors import UsageError
 
 if TYPE_CHECKING:
-    from eksauth.kubeconfig.entries import Cluster, Entries
+    from eksauth.kubeconfig.entries import Cluster, Entries, UserOptions
 
 
 _kubeconfig_option = click.option(
@@ -42,6 +42,15 @@ _dry_run_option = click.option(
 )
 @click.option("--alias", metavar="NAME", help="Context name [default: the user's name].")
 @click.option("--user-alias", metavar="NAME", help="User name [default: the cluster ARN].")
+@click.option(
+    "--shared-user",
+    is_flag=False,
+    flag_value="eksauth",
+    default=None,
+    metavar="[NAME]",
+    help="Write the shared form: the cluster's values in its exec extension, and one user"
+    " entry NAME (default eksauth) with provideClusterInfo, created once, for every cluster.",
+)
 @_kubeconfig_option
 @click.option("--endpoint", metavar="URL", help="Write offline: the API server URL.")
 @click.option("--ca-data", metavar="BASE64", help="Offline: the CA certificate, base64 PEM.")
@@ -81,14 +90,22 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
         kubelet=options["kubelet"],
     )
     user.request(options["name"])  # refuses now what `eksauth token` would refuse later
+    if options["shared_user"] is not None:
+        for excluded in ("user_alias", "kubelet", "forward_session_name"):
+            if options[excluded]:
+                flag = "--" + excluded.replace("_", "-")
+                raise UsageError(f"--shared-user excludes {flag}")
     cluster = _cluster(ctx, options, user.profile)
     ca_path, pem = None, None
     if options["kubelet"]:
         ca_path, pem = kubeconfig.kubelet_ca(cluster, path, options["ca_file"])
-    entries = kubeconfig.build_entries(
-        cluster, user, alias=options["alias"], user_alias=options["user_alias"], ca_path=ca_path
-    )
-    existed = kubeconfig.merge(content, entries)
+    if options["shared_user"] is not None:
+        entries, existed = _shared(content, cluster, user, options)
+    else:
+        entries = kubeconfig.build_entries(
+            cluster, user, alias=options["alias"], user_alias=options["user_alias"], ca_path=ca_path
+        )
+        existed = kubeconfig.merge(content, entries)
     if options["dry_run"]:
         click.echo(files.dump(content), nl=False)
         return
@@ -96,6 +113,21 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
         files.write_private(ca_path, pem)
     files.write_private(path, files.dump(content).encode("utf-8"))
     _report(entries, path, existed=existed, verbose=options["verbose"])
+
+
+def _shared(
+    content: dict[str, Any], cluster: Cluster, user: UserOptions, options: dict[str, Any]
+) -> tuple[Entries, bool]:
+    """The shared form's entries merged into `content`: (entries, the cluster was there)."""
+    from eksauth.kubeconfig import shared
+
+    entries = shared.shared_entries(
+        cluster, user, user=options["shared_user"], alias=options["alias"]
+    )
+    existed, created = shared.merge_shared(content, entries)
+    if created:
+        click.echo(f"Added the shared user {options['shared_user']}", err=True)
+    return entries, existed
 
 
 def _report(entries: Entries, path: str, *, existed: bool, verbose: bool) -> None:

@@ -1,0 +1,135 @@
+"""The shared form: one user entry for every cluster, each cluster carrying its own values.
+
+kubectl passes the current cluster's `client.authentication.k8s.io/exec` extension to a user
+whose exec sets `provideClusterInfo: true`; `eksauth token` without --cluster-name reads it
+(execcred.read_cluster_extension). So the user entry is the same for every cluster and the
+cluster entries say which cluster, region, role and profile a token is for.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eksauth.errors import UsageError
+from eksauth.execcred import EXEC_EXTENSION, EXTENSION_KEYS
+from eksauth.kubeconfig.entries import (
+    EXEC_API_VERSION,
+    Cluster,
+    Entries,
+    UserOptions,
+    build_entries,
+    merge,
+)
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from eksauth.request import TokenRequest
+
+DEFAULT_USER = "eksauth"
+# What the shared user cannot express: these stay per-cluster users.
+_NOT_SHARED = ("external_id", "role_duration", "forward_session_name", "sts_url")
+
+
+def shared_user(name: str) -> dict[str, Any]:
+    """The one user entry: `eksauth token`, told the cluster by kubectl."""
+    return {
+        "name": name,
+        "user": {
+            "exec": {
+                "apiVersion": EXEC_API_VERSION,
+                "args": ["token"],
+                "command": "eksauth",
+                "interactiveMode": "IfAvailable",
+                "provideClusterInfo": True,
+            }
+        },
+    }
+
+
+def is_shared_user(entry: dict[str, Any]) -> bool:
+    """Whether `entry` runs `eksauth token` with no cluster, told it by kubectl."""
+    user = entry.get("user")
+    exec_ = user.get("exec") if isinstance(user, dict) else None
+    return (
+        isinstance(exec_, dict)
+        and str(exec_.get("command", "")).rsplit("/", 1)[-1] == "eksauth"
+        and exec_.get("args") == ["token"]
+        and exec_.get("provideClusterInfo") is True
+    )
+
+
+def unshareable(request: TokenRequest) -> list[str]:
+    """The request's values the extension cannot carry (their option names)."""
+    return [name for name in _NOT_SHARED if getattr(request, name)]
+
+
+def extension_of(request: TokenRequest, profile: str | None = None) -> dict[str, str]:
+    """The extension keys for `request` (its profile, or `profile` from the exec's env)."""
+    values = {
+        "cluster_id" if request.by_id else "cluster_name": request.cluster,
+        "region": request.region,
+        "profile": request.profile or profile,
+        "role_arn": request.role_arn,
+        "session_name": request.session_name,
+    }
+    return {key: str(values[o]) for key, o in EXTENSION_KEYS.items() if values.get(o)}
+
+
+def extension(cluster_entry: dict[str, Any]) -> object:
+    """The cluster entry's exec extension, or None."""
+    cluster = cluster_entry.get("cluster")
+    for item in (cluster.get("extensions") if isinstance(cluster, dict) else None) or []:
+        if isinstance(item, dict) and item.get("name") == EXEC_EXTENSION:
+            return item.get("extension")
+    return None
+
+
+def set_extension(cluster_entry: dict[str, Any], values: dict[str, str]) -> None:
+    """Put `values` as the cluster entry's exec extension (replacing it where it stands)."""
+    cluster = cluster_entry.setdefault("cluster", {})
+    listed = cluster.get("extensions") or []
+    cluster["extensions"] = listed
+    item = {"extension": values, "name": EXEC_EXTENSION}
+    for index, existing in enumerate(listed):
+        if isinstance(existing, dict) and existing.get("name") == EXEC_EXTENSION:
+            listed[index] = item
+            return
+    listed.append(item)
+
+
+# -- update-kubeconfig --shared-user -------------------------------------------------------------
+
+
+def shared_entries(
+    cluster: Cluster, options: UserOptions, *, user: str, alias: str | None = None
+) -> Entries:
+    """update-kubeconfig's entries in the shared form: the cluster with its extension, the
+    shared user, and a context (named `alias` or the cluster entry's name) joining them."""
+    if options.forward_session_name or options.kubelet:
+        raise UsageError("--shared-user cannot carry --forward-session-name or --kubelet")
+    request = options.request(cluster.name, cluster_id=cluster.cluster_id, region=cluster.region)
+    written = build_entries(cluster, options)
+    set_extension(written.cluster, extension_of(request, options.profile))
+    context = {
+        "context": {"cluster": cluster.entry_name, "user": user},
+        "name": alias or cluster.entry_name,
+    }
+    return Entries(written.cluster, shared_user(user), context)
+
+
+def merge_shared(content: dict[str, Any], entries: Entries) -> tuple[bool, bool]:
+    """`merge`, but the shared user is created once and left alone afterwards.
+
+    Returns (the cluster entry was there, the user entry was created). A user of that name
+    that is not a shared eksauth user is refused rather than pointed at.
+    """
+    name = entries.user["name"]
+    found = next((u for u in content.get("users") or [] if u.get("name") == name), None)
+    if found is not None and not is_shared_user(found):
+        raise UsageError(
+            f"the kubeconfig has a user {name} that is not a shared eksauth user",
+            hint="give --shared-user another NAME, or run `eksauth migrate-kubeconfig`",
+        )
+    user = entries.user if found is None else found  # replaced by itself: unchanged
+    existed = merge(content, Entries(entries.cluster, user, entries.context))
+    return existed, found is None
