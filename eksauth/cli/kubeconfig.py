@@ -165,8 +165,19 @@ def _cluster(ctx: click.Context, options: dict[str, Any], profile: str | None) -
 
 @click.command("migrate-kubeconfig", context_settings=CONTEXT)
 @_kubeconfig_option
+@click.option(
+    "--shared-user",
+    is_flag=False,
+    flag_value="eksauth",
+    default=None,
+    metavar="[NAME]",
+    help="Then move each cluster's values into its exec extension and its users into one"
+    " user entry NAME (default eksauth); users nothing uses any more are removed.",
+)
 @_dry_run_option
-def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
+def migrate_kubeconfig_command(
+    kubeconfig: str | None, shared_user: str | None, dry_run: bool
+) -> None:
     """Switch users that run `aws eks get-token` or `aws-iam-authenticator token` to eksauth.
 
     Everything else in the file is kept. The file as it was is kept beside it as
@@ -181,6 +192,12 @@ def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
     migration = migrate(files.parse(text, path))
+    if shared_user is not None:
+        from eksauth.kubeconfig.shared import share
+
+        changed, skipped = share(migration.content, shared_user)
+        migration.changed.extend(changed)
+        migration.skipped.extend(skipped)
     for line in migration.skipped:
         warn(f"left {line}")
     for line in migration.changed:

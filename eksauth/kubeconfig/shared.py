@@ -133,3 +133,116 @@ def merge_shared(content: dict[str, Any], entries: Entries) -> tuple[bool, bool]
     user = entries.user if found is None else found  # replaced by itself: unchanged
     existed = merge(content, Entries(entries.cluster, user, entries.context))
     return existed, found is None
+
+
+# -- migrate-kubeconfig --shared-user ------------------------------------------------------------
+
+# The exec keys the shared user reproduces; any other (installHint, cluster-specific env...)
+# would be lost, so a user with one stays as it is.
+_SHARED_EXEC_KEYS = {
+    "apiVersion",
+    "command",
+    "args",
+    "env",
+    "interactiveMode",
+    "provideClusterInfo",
+}
+# `token` options that change the output or the cache rather than the token: not shareable.
+_OUTPUT_OPTIONS = ("output", "token_only", "api_version", "cache_dir", "verbose")
+
+
+def share(content: dict[str, Any], name: str) -> tuple[list[str], list[str]]:
+    """Turn per-cluster `eksauth token` users into the shared user `name`, in place.
+
+    Each converted user's values go into the exec extension of every cluster its contexts
+    name, its contexts point at `name`, and the user, referenced by nothing any more, goes.
+    A user whose values cannot all move, or whose clusters already carry other values, stays
+    as it is. Returns (what changed, what was left and why), one line per user.
+    """
+    users = content.get("users") or []
+    contexts = [c for c in content.get("contexts") or [] if isinstance(c.get("context"), dict)]
+    clusters = {c.get("name"): c for c in content.get("clusters") or [] if isinstance(c, dict)}
+    found = next((u for u in users if u.get("name") == name), None)
+    if found is not None and not is_shared_user(found):
+        return [], [f"every user: {name} is a user that is not a shared eksauth user"]
+    claimed: dict[str, dict[str, str]] = {}
+    plans: list[tuple[dict[str, Any], list[dict[str, Any]], dict[str, str]]] = []
+    skipped: list[str] = []
+    for entry in users:
+        exec_ = (entry.get("user") or {}).get("exec") if entry is not found else None
+        plan = _values(exec_) if isinstance(exec_, dict) else None
+        if plan is None:
+            continue  # not a per-cluster eksauth user
+        uses = [c for c in contexts if c["context"].get("user") == entry.get("name")]
+        reason = plan if isinstance(plan, str) else _conflict(uses, plan, clusters, claimed)
+        if reason is None and not uses:
+            reason = "no context uses it"
+        if reason is not None or isinstance(plan, str):
+            skipped.append(f"user {entry.get('name')}: {reason}")
+            continue
+        for context in uses:
+            claimed[context["context"]["cluster"]] = plan
+        plans.append((entry, uses, plan))
+    changed = []
+    for entry, uses, values in plans:
+        for context in uses:
+            set_extension(clusters[context["context"]["cluster"]], values)
+            context["context"]["user"] = name
+        users.remove(entry)
+        names = ", ".join(sorted({c["context"]["cluster"] for c in uses}))
+        changed.append(f"user {entry.get('name')}: -> shared user {name} (cluster {names})")
+    if plans and found is None:
+        users.append(shared_user(name))
+    return changed, skipped
+
+
+def _values(exec_: dict[str, Any]) -> dict[str, str] | str | None:
+    """The extension values of a per-cluster eksauth exec, the reason it cannot be shared,
+    or None when it is no per-cluster `eksauth token` exec."""
+    from eksauth.errors import EksAuthError
+    from eksauth.fastpath import parse
+    from eksauth.request import request_from
+
+    args = exec_.get("args")
+    if exec_.get("command") != "eksauth" or not isinstance(args, list):
+        return None
+    values = parse([str(a) for a in args], {})
+    if values is None or not (values.get("cluster_name") or values.get("cluster_id")):
+        return None
+    try:
+        request = request_from(values)
+    except EksAuthError as exc:
+        return exc.message
+    env = {i.get("name"): i.get("value") for i in exec_.get("env") or [] if isinstance(i, dict)}
+    loses = [
+        *sorted(set(exec_) - _SHARED_EXEC_KEYS),
+        *(f"--{o.replace('_', '-')}" for o in _OUTPUT_OPTIONS if values.get(o)),
+        *(f"--{o.replace('_', '-')}" for o in unshareable(request)),
+        *(f"env {n}" for n in sorted(set(env) - {"AWS_PROFILE"}, key=str)),
+    ]
+    if exec_.get("apiVersion") != EXEC_API_VERSION:
+        loses.append(f"apiVersion {exec_.get('apiVersion')}")
+    if exec_.get("interactiveMode", "IfAvailable") != "IfAvailable":
+        loses.append(f"interactiveMode {exec_.get('interactiveMode')}")
+    if loses:
+        return f"{', '.join(map(str, loses))} cannot be shared"
+    profile = env.get("AWS_PROFILE")
+    return extension_of(request, str(profile) if profile else None)
+
+
+def _conflict(
+    uses: list[dict[str, Any]],
+    values: dict[str, str],
+    clusters: dict[Any, dict[str, Any]],
+    claimed: dict[str, dict[str, str]],
+) -> str | None:
+    for context in uses:
+        cluster = context["context"].get("cluster")
+        if cluster not in clusters:
+            return f"context {context.get('name')} names no cluster entry"
+        current = extension(clusters[cluster])
+        if current is not None and current != values:
+            return f"cluster {cluster} already has another exec extension"
+        if claimed.get(cluster, values) != values:
+            return f"cluster {cluster} is used by another user with other values"
+    return None
