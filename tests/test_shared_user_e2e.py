@@ -122,7 +122,7 @@ def test_one_user_two_clusters_twice_each(servers, kube_env, world, tmp_path) ->
             # Only the stdlib fast path says "expires": the second token came from the cache.
             assert ("token served from the cache, expires" in stderr) == (round_ == 2), stderr
 
-    for name, region in CLUSTERS:
+    for name, _region in CLUSTERS:
         assert [s.arn for s in servers[name].seen] == [USER_ARN, USER_ARN]
         assert servers[name].rejections == []
     assert sorted(replayed(world)) == sorted(
@@ -191,3 +191,81 @@ def test_update_kubeconfig_shared_user_round_trip(servers, kube_env, eksauth, tm
         kubectl(kube_env, f"{name}.{region}")
         kubectl(kube_env, f"{name}.{region}")
         assert len(servers[name].seen) == 2
+
+
+def per_cluster_user(name: str, command: str, args: list[str], **extra: object) -> dict:
+    exec_ = {"apiVersion": "client.authentication.k8s.io/v1beta1", "command": command}
+    return {"name": name, "user": {"exec": {**exec_, "args": args, **extra}}}
+
+
+def test_migrate_kubeconfig_shared_user_round_trip(servers, kube_env, eksauth, tmp_path) -> None:
+    prod, dev = servers["prod"], servers["dev"]
+    external = ["token", "-c", "prod", "--region", "eu-west-1"]
+    external += ["--role-arn", "arn:aws:iam::111122223333:role/R", "--external-id", "xid-1"]
+    config = {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [
+            {
+                "name": "prod",
+                "cluster": {"server": prod.url, "certificate-authority-data": prod.ca_data_b64},
+            },
+            {
+                "name": "dev",
+                "cluster": {"server": dev.url, "certificate-authority-data": dev.ca_data_b64},
+            },
+        ],
+        "users": [
+            per_cluster_user(
+                "aws-prod",
+                "aws",
+                ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "prod"],
+            ),
+            per_cluster_user(
+                "auth-dev",
+                "aws-iam-authenticator",
+                ["token", "-i", "dev"],
+                env=[{"name": "AWS_PROFILE", "value": "default"}],
+            ),
+            per_cluster_user("external", "eksauth", external),
+        ],
+        "contexts": [
+            {"name": "prod", "context": {"cluster": "prod", "user": "aws-prod"}},
+            {"name": "dev", "context": {"cluster": "dev", "user": "auth-dev"}},
+            {"name": "prod-external", "context": {"cluster": "prod", "user": "external"}},
+        ],
+        "current-context": "prod",
+    }
+    path = tmp_path / "kube" / "config"
+    path.parent.mkdir()
+    original = yaml.safe_dump(config)
+    path.write_text(original)
+    (tmp_path / "home" / ".aws" / "credentials").write_text(
+        f"[default]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+    )
+
+    result = eksauth("migrate-kubeconfig", "--shared-user")
+    assert result.exit_code == 0, result.stderr
+    assert "warning: left user external: --external-id cannot be shared" in result.stderr
+    assert Path(f"{path}.eksauth-backup").read_text() == original
+    migrated = yaml.safe_load(path.read_text())
+    assert [u["name"] for u in migrated["users"]] == ["external", "eksauth"]
+    assert migrated["users"][0] == config["users"][2]  # left exactly as it was
+    extensions = {c["name"]: c["cluster"]["extensions"] for c in migrated["clusters"]}
+    assert extensions == {
+        "prod": [{"name": EXT, "extension": {"clusterName": "prod", "region": "eu-west-1"}}],
+        "dev": [{"name": EXT, "extension": {"clusterName": "dev", "profile": "default"}}],
+    }
+    assert [c["context"]["user"] for c in migrated["contexts"]] == [
+        "eksauth",
+        "eksauth",
+        "external",
+    ]
+    for context in ("prod", "dev"):
+        kubectl(kube_env, context)
+    assert (len(prod.seen), len(dev.seen)) == (1, 1)
+
+    again = eksauth("migrate-kubeconfig", "--shared-user")
+    assert again.exit_code == 0
+    assert f"nothing to migrate in {path}" in again.stderr
+    assert yaml.safe_load(path.read_text()) == migrated
