@@ -36,7 +36,6 @@ _PUBLIC = {
 }
 
 
-
 def __getattr__(name: str) -> object:
     module = _PUBLIC.get(name)
     if module is None:

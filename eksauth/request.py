@@ -11,8 +11,10 @@ from eksauth.errors import UsageError
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
-    from collections.abc import Mapping
-    from typing import Any
+    from collections.abc import Mapping, Sequence
+    from typing import Any, Callable
+
+    from eksauth.execcred import ClusterExtension
 
 DEFAULT_SESSION_NAME = "EKSGetTokenAuth"  # aws-cli's AssumeRole session name
 ROLE_DURATION_RANGE = (900, 43200)  # what AssumeRole accepts for DurationSeconds
@@ -235,3 +237,108 @@ def check_cluster(cluster: str) -> None:
             f"the cluster name or id {cluster!r} contains whitespace or control characters",
             hint="it is sent as the x-k8s-aws-id header and must be a single token",
         )
+
+
+# -- the cluster's exec extension (provideClusterInfo) -------------------------------------------
+
+# The values `-v` accounts for, by option name, with their command-line spelling.
+_SOURCED = (
+    ("cluster_name", "--cluster-name"),
+    ("cluster_id", "--cluster-id"),
+    ("region", "--region"),
+    ("profile", "--profile"),
+    ("role_arn", "--role-arn"),
+    ("session_name", "--role-session-name"),
+)
+_FROM_ENVIRONMENT = {
+    "region": "region: none given; AWS_REGION, AWS_DEFAULT_REGION or the profile decide",
+    "profile": "profile: none given; AWS_PROFILE or the default profile decides",
+}
+
+
+def request_for(
+    values: Mapping[str, object],
+    env: Mapping[str, str],
+    *,
+    log: Callable[[str], None] | None = None,
+    check_region: bool = False,
+) -> TokenRequest:
+    """The request of a `token` command line, completed from the cluster's exec extension.
+
+    Without --cluster-name/--cluster-id, the cluster (and region, profile, roleArn,
+    roleSessionName) come from the `client.authentication.k8s.io/exec` extension kubectl
+    passes with `provideClusterInfo: true`. Each value: the command line wins over the
+    extension, which wins over the environment. `log` (-v) hears where each value came from.
+    `check_region` also checks an extension's region name (the CLI does; the fast path leaves
+    it to the miss, where the CLI reports it).
+    """
+    from eksauth.execcred import read_cluster_extension
+
+    if values.get("cluster_name") is not None or values.get("cluster_id") is not None:
+        return request_from(values)  # the extension is not read: nothing to account for
+    extension = read_cluster_extension(env)
+    if extension is None or not (
+        "cluster_name" in extension.values or "cluster_id" in extension.values
+    ):
+        raise UsageError(
+            "no cluster: pass --cluster-name, or set provideClusterInfo: true in the user's exec"
+            " and give the cluster a client.authentication.k8s.io/exec extension with clusterName",
+            hint="see `eksauth update-kubeconfig --shared-user`",
+        )
+    merged = dict(values)
+    taken = []
+    for option, value in extension.values.items():
+        if option == "session_name" and values.get("forward_session_name"):
+            continue  # --forward-session-name is the command line's choice of session name
+        if values.get(option) is None:
+            merged[option] = value
+            taken.append(option)
+    _check_extension(extension, merged, taken, check_region)
+    request = request_from(merged)
+    if log is not None:
+        _log_sources(log, merged, taken)
+        if extension.unknown:
+            names = ", ".join(extension.unknown)
+            log(f"ignoring keys of the kubeconfig extension eksauth does not read: {names}")
+    return request
+
+
+def _check_extension(
+    extension: ClusterExtension, merged: Mapping[str, object], taken: list[str], region: bool
+) -> None:
+    """The checks of `make_request`, with errors that name the extension as the source."""
+    for option in taken:
+        key, value = extension.key_of(option), str(merged[option])
+        if option in ("cluster_name", "cluster_id"):
+            try:
+                check_cluster(value)
+            except UsageError:
+                problem = f"{value!r} contains whitespace or control characters"
+                raise extension.error(key, problem) from None
+        elif option == "role_arn" and not _matches(_ROLE_ARN, value):
+            raise extension.error(key, f"{value!r} is not an IAM role ARN")
+        elif option == "session_name" and not _matches(_SESSION_NAME, value):
+            raise extension.error(key, f"{value!r} is not a valid session name")
+        elif option == "region" and region:
+            from eksauth.endpoints import sts_endpoint
+            from eksauth.errors import InvalidRegionError
+
+            try:
+                sts_endpoint(value)
+            except InvalidRegionError:
+                raise extension.error(key, f"{value!r} is not a region name") from None
+    if "session_name" in taken and merged.get("role_arn") is None:
+        raise extension.error("roleSessionName", "is set without roleArn")
+
+
+def _log_sources(
+    log: Callable[[str], None], values: Mapping[str, object], taken: Sequence[str]
+) -> None:
+    for option, flag in _SOURCED:
+        value = values.get(option)
+        if value is None:
+            if option in _FROM_ENVIRONMENT:
+                log(_FROM_ENVIRONMENT[option])
+            continue
+        where = "the kubeconfig extension" if option in taken else f"{flag} on the command line"
+        log(f"{option.replace('_', ' ')}: {value} (from {where})")

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 import pytest
 
-from eksauth import fastpath
+from eksauth import tokenargs
 from eksauth.cli import main
 from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY
 
@@ -120,13 +120,13 @@ def _click_options(command: click.Command) -> dict[str, click.Option]:
 def test_fastpath_token_options_match_clicks() -> None:
     command = main.commands["token"]
     click_options = _click_options(command)
-    fast = {**fastpath._TOKEN_VALUES, **fastpath._TOKEN_FLAGS}
+    fast = {**tokenargs.TOKEN_VALUES, **tokenargs.TOKEN_FLAGS}
     assert set(fast) | CLI_ONLY == set(click_options) | {"--help", "-h"}
-    for spelling, destination in fastpath._TOKEN_VALUES.items():
+    for spelling, destination in tokenargs.TOKEN_VALUES.items():
         option = click_options[spelling]
         assert not option.is_flag, spelling
         assert option.name == destination, spelling
-    for spelling, destination in fastpath._TOKEN_FLAGS.items():
+    for spelling, destination in tokenargs.TOKEN_FLAGS.items():
         option = click_options[spelling]
         assert option.is_flag, spelling
         assert option.name == destination, spelling
@@ -136,9 +136,9 @@ def test_fastpath_global_options_match_clicks() -> None:
     for group in (main, main.commands["eks"]):
         assert isinstance(group, click.Group)
         options = _click_options(group)
-        for spelling, destination in fastpath._GLOBAL_VALUES.items():
+        for spelling, destination in tokenargs.GLOBAL_VALUES.items():
             assert options[spelling].name == destination
-        assert set(options) - {"--version", "--help", "-h"} == set(fastpath._GLOBAL_VALUES)
+        assert set(options) - {"--version", "--help", "-h"} == set(tokenargs.GLOBAL_VALUES)
 
 
 def test_get_token_and_eks_get_token_are_the_token_command() -> None:
@@ -183,3 +183,14 @@ def test_every_subpackage_ships_in_the_wheel() -> None:
     assert (PACKAGE / "py.typed").exists()
     for path in PACKAGE.rglob("*.py"):
         assert (path.parent / "__init__.py").exists(), f"{path.parent} is not a package"
+
+
+def test_the_aws_spelling_fills_every_option_of_eksauths_update_kubeconfig() -> None:
+    """`eks update-kubeconfig` runs update-kubeconfig's body: each option it lacks needs a value."""
+    from eksauth.cli import awskubeconfig
+
+    eks = main.commands["eks"]
+    assert isinstance(eks, click.Group)
+    own = {p.name for p in main.commands["update-kubeconfig"].params}
+    aws = {p.name for p in eks.commands["update-kubeconfig"].params}
+    assert own - aws == set(awskubeconfig._EKSAUTH_ONLY)

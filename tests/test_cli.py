@@ -164,7 +164,7 @@ class TestErrors:
     @pytest.mark.parametrize(
         ("argv", "message"),
         [
-            (["token", *REGION], "give exactly one of --cluster-name or --cluster-id"),
+            (["token", *REGION], "pass --cluster-name, or set provideClusterInfo: true"),
             (["token", "-c", "a", "-i", "b"], "give exactly one of --cluster-name or --cluster-id"),
             (["token", "-c", ""], "must not be empty"),
             (["token", "-c", "my cluster"], "whitespace or control characters"),

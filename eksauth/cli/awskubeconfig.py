@@ -43,6 +43,7 @@ _EKSAUTH_ONLY = {
     "endpoint": None,
     "ca_data": None,
     "ca_file": None,
+    "shared_user": None,
 }
 
 

@@ -16,7 +16,7 @@ from eksauth.cli.options import CONTEXT, inherited, profile_option, region_optio
 from eksauth.errors import UsageError
 
 if TYPE_CHECKING:
-    from eksauth.kubeconfig.entries import Cluster, Entries
+    from eksauth.kubeconfig.entries import Cluster, Entries, UserOptions
 
 
 kubeconfig_option = click.option(
@@ -51,6 +51,15 @@ _dry_run_option = click.option(
 )
 @click.option("--alias", metavar="NAME", help="Context name [default: the user's name].")
 @click.option("--user-alias", metavar="NAME", help="User name [default: the cluster ARN].")
+@click.option(
+    "--shared-user",
+    is_flag=False,
+    flag_value="eksauth",
+    default=None,
+    metavar="[NAME]",
+    help="Write the shared form: the cluster's values in its exec extension, and one user"
+    " entry NAME (default eksauth) with provideClusterInfo, created once, for every cluster.",
+)
 @kubeconfig_option
 @click.option("--endpoint", metavar="URL", help="Write offline: the API server URL.")
 @click.option("--ca-data", metavar="BASE64", help="Offline: the CA certificate, base64 PEM.")
@@ -99,14 +108,22 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
         command=_exec_command(),
     )
     user.request(options["name"])  # refuses now what `eksauth token` would refuse later
+    if options["shared_user"] is not None:
+        for excluded in ("user_alias", "kubelet", "forward_session_name"):
+            if options[excluded]:
+                flag = "--" + excluded.replace("_", "-")
+                raise UsageError(f"--shared-user excludes {flag}")
     cluster = _cluster(ctx, options, user.profile)
     ca_path, pem = None, None
     if options["kubelet"]:
         ca_path, pem = kubeconfig.kubelet_ca(cluster, path, options["ca_file"])
-    entries = kubeconfig.build_entries(
-        cluster, user, alias=options["alias"], user_alias=options["user_alias"], ca_path=ca_path
-    )
-    existed = kubeconfig.merge(content, entries)
+    if options["shared_user"] is not None:
+        entries, existed = _shared(content, cluster, user, options)
+    else:
+        entries = kubeconfig.build_entries(
+            cluster, user, alias=options["alias"], user_alias=options["user_alias"], ca_path=ca_path
+        )
+        existed = kubeconfig.merge(content, entries)
     if options["dry_run"]:
         click.echo(files.dump(content), nl=False)
         return
@@ -114,6 +131,21 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
         files.write_private(ca_path, pem)
     files.write_private(path, files.dump(content).encode("utf-8"))
     _report(entries, path, existed=existed, verbose=options["verbose"])
+
+
+def _shared(
+    content: dict[str, Any], cluster: Cluster, user: UserOptions, options: dict[str, Any]
+) -> tuple[Entries, bool]:
+    """The shared form's entries merged into `content`: (entries, the cluster was there)."""
+    from eksauth.kubeconfig import shared
+
+    entries = shared.shared_entries(
+        cluster, user, user=options["shared_user"], alias=options["alias"]
+    )
+    existed, created = shared.merge_shared(content, entries)
+    if created:
+        click.echo(f"Added the shared user {options['shared_user']}", err=True)
+    return entries, existed
 
 
 def _report(entries: Entries, path: str, *, existed: bool, verbose: bool) -> None:
@@ -170,8 +202,19 @@ def _exec_command() -> str:
 
 @click.command("migrate-kubeconfig", context_settings=CONTEXT)
 @kubeconfig_option
+@click.option(
+    "--shared-user",
+    is_flag=False,
+    flag_value="eksauth",
+    default=None,
+    metavar="[NAME]",
+    help="Then move each cluster's values into its exec extension and its users into one"
+    " user entry NAME (default eksauth); users nothing uses any more are removed.",
+)
 @_dry_run_option
-def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
+def migrate_kubeconfig_command(
+    kubeconfig: str | None, shared_user: str | None, dry_run: bool
+) -> None:
     """Switch users that run `aws eks get-token` or `aws-iam-authenticator token` to eksauth.
 
     Everything else in the file is kept. The file as it was is kept beside it as
@@ -185,7 +228,14 @@ def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
     text = files.read_text(path)
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
-    migration = migrate(files.parse(text, path), _exec_command())
+    command = _exec_command()
+    migration = migrate(files.parse(text, path), command)
+    if shared_user is not None:
+        from eksauth.kubeconfig.shared import share
+
+        changed, skipped = share(migration.content, shared_user, command)
+        migration.changed.extend(changed)
+        migration.skipped.extend(skipped)
     for line in migration.skipped:
         warn(f"left {line}")
     for line in migration.changed:

@@ -174,13 +174,15 @@ token_options: list[Decorator] = [
 
 
 def token_request(ctx: click.Context, options: dict[str, Any]) -> TokenRequest:
-    """The validated request of the `token` options (globals given before the command too)."""
-    from eksauth.request import request_from
+    """The validated request of the `token` options (globals given before the command too),
+    completed from the cluster's exec extension when no cluster is given (provideClusterInfo)."""
+    from eksauth.request import request_for
 
     values = dict(options)
     values["region"] = inherited(ctx, "region", options.get("region"))
     values["profile"] = inherited(ctx, "profile", options.get("profile"))
-    return request_from(values)
+    log = logger(bool(options.get("verbose")))
+    return request_for(values, os.environ, log=log, check_region=True)
 
 
 def open_cache(option: str | None) -> Cache:
