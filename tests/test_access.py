@@ -6,6 +6,8 @@ against the EKS control-plane stand-in (AWS_ENDPOINT_URL_EKS), which checks ever
 
 from __future__ import annotations
 
+import http.client
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from eksauth.access import (
     CLUSTER_ADMIN_POLICY,
@@ -444,3 +447,26 @@ class TestGather:
         with pytest.raises(EksAuthError, match="DescribeCluster"):
             gather(client(timeout=0.5), "demo", role_caller)
         assert time.monotonic() - started < 5
+
+
+class TestStandIn:
+    def test_an_unsigned_call_is_refused_as_eks_refuses_it(self, eks: EksControlServer) -> None:
+        eks.add_cluster("demo")
+        conn = http.client.HTTPConnection("127.0.0.1", eks.port, timeout=5)
+        try:
+            conn.request("GET", "/clusters/demo")
+            reply = conn.getresponse()
+            body = json.loads(reply.read())
+        finally:
+            conn.close()
+        assert reply.status == 403
+        assert reply.getheader("x-amzn-ErrorType") == "MissingAuthenticationTokenException"
+        assert "message" in body
+
+    def test_max_results_is_bounded(
+        self, eks: EksControlServer, role_caller: CallerIdentity
+    ) -> None:
+        eks.add_cluster("demo")
+        with pytest.raises(ClientError) as raised:
+            client().list_access_entries(clusterName="demo", maxResults=101)
+        assert raised.value.response["Error"]["Code"] == "InvalidParameterException"
