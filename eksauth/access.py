@@ -12,7 +12,7 @@ aws-iam-authenticator for aws-auth):
   matches an entry by partition + account + kind + name; the ARN is never rebuilt.
 - An entry without a custom username gets EKS's default: `arn:P:sts::A:assumed-role/ROLE/
   {{SessionName}}` for a role, the user's ARN for a user, `system:node:{{EC2PrivateDNSName}}`
-  for EC2 node entries. Templates render as in aws-auth (`identity.render`).
+  for EC2 node entries. Templates render as in aws-auth (`awsauth.render`).
 - Access policies authorise through EKS's own authorizer, not through groups: an entry with
   neither groups nor policies authenticates but may do nothing (Forbidden, not Unauthorized).
 
@@ -23,8 +23,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from eksauth.identity import EC2_DNS_TEMPLATE, CallerIdentity, render
-from eksauth.identity import Mapping as AwsAuthMapping
+from eksauth.awsauth import EC2_DNS_TEMPLATE, render
+from eksauth.awsauth import IdentityMapping as AwsAuthMapping
+from eksauth.replay import CallerIdentity
 
 MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
@@ -235,7 +236,7 @@ def decide(
 ) -> Verdict:
     """EKS's answer for `caller`: access entry and aws-auth weighed by the authentication mode.
 
-    `aws_auth` is `identity.map_identity`'s result, or None when the ConfigMap was not read.
+    `aws_auth` is `awsauth.map_identity`'s result, or None when the ConfigMap was not read.
     When the mode is unknown every possible mode is tried; the answer is determined only if
     they agree.
     """

@@ -1,20 +1,20 @@
-"""Ask EKS for a cluster's access configuration, through a botocore `eks` client passed in.
+"""Ask EKS for a cluster's access configuration, through an `eks` client from `aws.eks_client`.
 
 AccessDenied on any call is recorded as the missing IAM permission (`eks:ListAccessEntries`)
 and the rest still runs, so `whoami`/`doctor` can say what they learnt and what they could not.
 Any other failure (no such cluster, throttling, a timeout) is an `EksAuthError`. The client's
-own Config bounds every call (connect/read timeouts, retries).
+own Config bounds every call (connect/read timeouts, retries); botocore's exceptions are mapped
+at the AWS boundary (`aws.call`, `aws.errors`), so this module never imports botocore.
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable
 
-from botocore.exceptions import BotoCoreError, ClientError
-
+from eksauth import aws
 from eksauth.access import AccessEntry, AccessPolicy, ClusterAccess, match_entry
-from eksauth.errors import EksAuthError
-from eksauth.identity import CallerIdentity
+from eksauth.errors import AwsError, EksAuthError
+from eksauth.replay import CallerIdentity
 
 MAX_PAGES = 100  # 100 pages of 100: EKS's quota on entries per cluster is far below this
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
@@ -52,9 +52,9 @@ def gather(client: Any, cluster_name: str, caller: CallerIdentity) -> ClusterAcc
         principal_arns = tuple(_pages(client, "ListAccessEntries", cluster_name, "accessEntries"))
     except _Denied:
         missing.append("eks:ListAccessEntries")
-    except ClientError as exc:
-        if _code(exc) != "InvalidRequestException" or mode is not None:
-            raise _failure("ListAccessEntries", cluster_name, exc) from None
+    except AwsError as exc:
+        if exc.code != "InvalidRequestException" or mode is not None:
+            raise
         # EKS refuses access-entry calls on a CONFIG_MAP cluster: that tells us the mode.
         mode = "CONFIG_MAP"
         notes.append("ListAccessEntries says access entries are off: the mode is CONFIG_MAP")
@@ -121,34 +121,22 @@ def _pages(client: Any, operation: str, cluster: str, key: str, **params: Any) -
 
 
 def _call(client: Any, operation: str, cluster: str, **params: Any) -> Any:
-    """One EKS call; AccessDenied becomes `_Denied`, transport failures `EksAuthError`."""
+    """One EKS call; AccessDenied becomes `_Denied`, everything else an `EksAuthError`."""
     method: Callable[..., Any] = getattr(client, _snake(operation))
+    what = f"eks:{operation} for cluster {cluster!r}"
     try:
-        return method(**params)
-    except ClientError as exc:
-        if _code(exc) in _DENIED:
+        with aws.errors(None, service="EKS", action=f"eks:{operation}"):
+            return aws.call(lambda: method(**params), what)
+    except AwsError as exc:
+        if exc.code in _DENIED:
             raise _Denied(operation) from None
-        if _code(exc) == "ResourceNotFoundException" and operation == "DescribeCluster":
+        if exc.code == "ResourceNotFoundException" and operation == "DescribeCluster":
             region = getattr(getattr(client, "meta", None), "region_name", None)
             raise EksAuthError(
                 f"EKS has no cluster {cluster!r} in region {region}",
                 hint="check the cluster name and --region",
             ) from None
-        if operation != "ListAccessEntries":
-            raise _failure(operation, cluster, exc) from None
         raise
-    except BotoCoreError as exc:
-        raise EksAuthError(f"eks:{operation} for cluster {cluster!r} failed: {exc}") from None
-
-
-def _failure(operation: str, cluster: str, exc: ClientError) -> EksAuthError:
-    message = exc.response.get("Error", {}).get("Message") or ""
-    detail = f"{_code(exc)}: {message}" if message else _code(exc)
-    return EksAuthError(f"eks:{operation} for cluster {cluster!r} failed ({detail})")
-
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code") or "an error")
 
 
 def _snake(operation: str) -> str:

@@ -26,6 +26,7 @@ from botocore.exceptions import (
     BotoCoreError,
     ClientError,
     CredentialRetrievalError,
+    HTTPClientError,
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
@@ -186,6 +187,13 @@ def describe_cluster(name: str, *, region_name: str | None, profile: str | None)
     return dict(reply["cluster"])
 
 
+def eks_client(profile: str | None, region_name: str | None) -> Any:
+    """An `eks` client for the profile's credentials (AWS_ENDPOINT_URL_EKS honoured)."""
+    with errors(profile, service="EKS", action="eks:DescribeCluster"):
+        made = session(profile, interactive=False)
+        return client(made, "eks", region(region_name, os.environ, made))
+
+
 def ec2_private_dns_name(
     instance_id: str, *, region_name: str | None, profile: str | None = None
 ) -> str:
@@ -284,9 +292,10 @@ def errors(
         raise CredentialsError(f"could not load AWS credentials: {exc}") from None
     except ClientError as exc:  # a call made outside `call()`, e.g. by a credential provider
         raise _service_error(exc, f"the {service} call", StsError) from None
-    except BotocoreConnectionError as exc:
+    except (BotocoreConnectionError, HTTPClientError) as exc:  # HTTPClientError: read timeouts
+        during = f" for {action}" if action else ""
         raise AwsError(
-            f"could not reach {service}: {exc}",
+            f"could not reach {service}{during}: {exc}",
             hint=f"check the network, proxy settings and AWS_ENDPOINT_URL_{service.upper()}",
         ) from None
     except BotoCoreError as exc:

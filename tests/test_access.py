@@ -28,8 +28,9 @@ from eksauth.access import (
     match_entry,
 )
 from eksauth.access_fetch import gather
+from eksauth.awsauth import load_aws_auth, map_identity
 from eksauth.errors import EksAuthError
-from eksauth.identity import CallerIdentity, canonicalize, load_aws_auth, map_identity
+from eksauth.replay import CallerIdentity, canonicalize
 from tests.conftest import ACCESS_KEY, SECRET_KEY
 from tests.standins.eks_control import EksControlServer, Policy
 from tests.standins.world import World
