@@ -51,6 +51,9 @@ API_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     user_agent_extra="eksauth",
 )
+# Diagnostics (whoami, doctor) ask EKS once per call: a silent endpoint fails in one read
+# timeout instead of three, and the report says so.
+DIAGNOSTIC_CONFIG = API_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1}))
 GLOBAL_REGION = "us-east-1"  # where a region-less STS call goes (aws-global signs for it)
 
 
@@ -106,6 +109,7 @@ def client(
     service: str,
     region_name: str | None,
     credentials: ReadOnlyCredentials | None = None,
+    config: Config = API_CONFIG,
 ) -> Any:
     """A client with eksauth's bounded timeouts and retries (endpoint variables honoured)."""
     keys: dict[str, Any] = {}
@@ -115,7 +119,7 @@ def client(
             "aws_secret_access_key": credentials.secret_key,
             "aws_session_token": credentials.token,
         }
-    return made.create_client(service, region_name=region_name, config=API_CONFIG, **keys)
+    return made.create_client(service, region_name=region_name, config=config, **keys)
 
 
 # -- credentials ---------------------------------------------------------------------------------
@@ -191,7 +195,7 @@ def eks_client(profile: str | None, region_name: str | None) -> Any:
     """An `eks` client for the profile's credentials (AWS_ENDPOINT_URL_EKS honoured)."""
     with errors(profile, service="EKS", action="eks:DescribeCluster"):
         made = session(profile, interactive=False)
-        return client(made, "eks", region(region_name, os.environ, made))
+        return client(made, "eks", region(region_name, os.environ, made), config=DIAGNOSTIC_CONFIG)
 
 
 def ec2_private_dns_name(
