@@ -51,6 +51,9 @@ API_CONFIG = Config(
     retries={"mode": "standard", "max_attempts": 3},
     user_agent_extra="eksauth",
 )
+# Diagnostics (whoami, doctor) ask EKS once per call: a silent endpoint fails in one read
+# timeout instead of three, and the report says so.
+DIAGNOSTIC_CONFIG = API_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1}))
 GLOBAL_REGION = "us-east-1"  # where a region-less STS call goes (aws-global signs for it)
 
 
@@ -106,6 +109,7 @@ def client(
     service: str,
     region_name: str | None,
     credentials: ReadOnlyCredentials | None = None,
+    config: Config = API_CONFIG,
 ) -> Any:
     """A client with eksauth's bounded timeouts and retries (endpoint variables honoured)."""
     keys: dict[str, Any] = {}
@@ -115,7 +119,7 @@ def client(
             "aws_secret_access_key": credentials.secret_key,
             "aws_session_token": credentials.token,
         }
-    return made.create_client(service, region_name=region_name, config=API_CONFIG, **keys)
+    return made.create_client(service, region_name=region_name, config=config, **keys)
 
 
 # -- credentials ---------------------------------------------------------------------------------
@@ -213,6 +217,13 @@ def describe_cluster(
         eks = client(made, "eks", where, credentials)
         reply = call(lambda: eks.describe_cluster(name=name), f"eks:DescribeCluster {name}")
     return dict(reply["cluster"])
+
+
+def eks_client(profile: str | None, region_name: str | None) -> Any:
+    """An `eks` client for the profile's credentials (AWS_ENDPOINT_URL_EKS honoured)."""
+    with errors(profile, service="EKS", action="eks:DescribeCluster"):
+        made = session(profile, interactive=False)
+        return client(made, "eks", region(region_name, os.environ, made), config=DIAGNOSTIC_CONFIG)
 
 
 def ec2_private_dns_name(
@@ -314,8 +325,9 @@ def errors(
     except ClientError as exc:  # a call made outside `call()`, e.g. by a credential provider
         raise _service_error(exc, f"the {service} call", StsError) from None
     except (BotocoreConnectionError, HTTPClientError) as exc:  # refused, timed out, reset
+        during = f" for {action}" if action else ""
         raise AwsError(
-            f"could not reach {service}: {exc}",
+            f"could not reach {service}{during}: {exc}",
             hint=f"check the network, proxy settings and AWS_ENDPOINT_URL_{service.upper()}",
         ) from None
     except BotoCoreError as exc:

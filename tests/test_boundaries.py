@@ -70,7 +70,7 @@ def test_update_kubeconfig_against_a_silent_eks_fails_in_seconds_with_one_line(
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("eksauth: error: could not reach EKS: ")
+    assert lines[0].startswith("eksauth: error: could not reach EKS for eks:DescribeCluster: ")
     assert not (aws_env / ".kube" / "config").exists()
 
 

@@ -468,8 +468,9 @@ def assume(world: World, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str]
 class TestWhoami:
     def _whoami(self, eksauth: Run, sts: StsServer, *args: str) -> Result:
         return eksauth(
-            "whoami", "--cluster-name", "demo", "--region", "eu-west-1", "--sts-url", sts.url, *args
-        )
+            "whoami", "--cluster-name", "demo", "--region", "eu-west-1", "--sts-url", sts.url,
+            "--no-eks", *args
+        )  # fmt: skip
 
     def test_signs_then_verifies_then_reuses_the_cached_token(
         self, eksauth: Run, static_keys: None, world: World, sts_server: StsServer

@@ -17,7 +17,7 @@ import click
 
 from eksauth import __version__
 from eksauth.awsargs import REFUSED
-from eksauth.cli import awskubeconfig, cache, identity, kubeconfig, token
+from eksauth.cli import awskubeconfig, cache, doctor, identity, kubeconfig, token, whoami
 from eksauth.cli.options import CONTEXT, aws_global_options, with_options
 from eksauth.errors import EksAuthError
 
@@ -134,7 +134,8 @@ main.add_command(token.get_token_command)
 eks_group.add_command(token.get_token_command)
 eks_group.add_command(awskubeconfig.aws_update_kubeconfig_command)
 main.add_command(cache.cache_group)
-for _command in (identity.decode_command, identity.verify_command, identity.whoami_command):
+for _command in (identity.decode_command, identity.verify_command, whoami.whoami_command):
     main.add_command(_command)
+main.add_command(doctor.doctor_command)
 for _command in (kubeconfig.update_kubeconfig_command, kubeconfig.migrate_kubeconfig_command):
     main.add_command(_command)

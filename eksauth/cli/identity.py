@@ -1,4 +1,5 @@
-"""`decode`, `verify` and `whoami`: what EKS sees in a token, and who it says you are.
+"""`decode` and `verify`: what EKS sees in a token, and who it says you are (and the helpers
+`whoami` shares).
 
 As everywhere, stdout carries
 only the answer; warnings and notes go to stderr, and a refusal is one `eksauth: error:` line
@@ -16,18 +17,15 @@ import click
 
 from eksauth.cli.options import (
     CONTEXT,
-    issue_token,
     logger,
     now,
-    token_options,
-    token_request,
     warn,
     with_options,
 )
 from eksauth.errors import EksAuthError, UsageError, VerificationError
 
 if TYPE_CHECKING:
-    from eksauth.awsauth import IdentityMapping
+    from eksauth.awsauth import AwsAuth, IdentityMapping
     from eksauth.replay import CallerIdentity
     from eksauth.token import PresignedUrl
 
@@ -71,7 +69,7 @@ def decode_command(ctx: click.Context, bearer: str, as_json: bool) -> None:
         return
     left = fields["seconds_left"]
     accepted = "-" if left is None else f"{fields['expires_at']} ({_relative(left)})"
-    _echo_table(
+    echo_table(
         [
             ("url", fields["url"]),
             ("host", fields["host"]),
@@ -157,35 +155,6 @@ def verify_command(ctx: click.Context, /, bearer: str, **options: Any) -> None:
     )
 
 
-# -- whoami --------------------------------------------------------------------------------------
-
-
-@click.command("whoami", context_settings=CONTEXT)
-@with_options(token_options)
-@with_options(_identity_options)
-@click.pass_context
-def whoami_command(ctx: click.Context, /, **options: Any) -> None:
-    """Which Kubernetes user kubectl will be: make (or reuse) the token and verify it.
-
-    Takes every `token` option, so a kubeconfig's args can be pasted; --output, --token-only
-    and --api-version are accepted and ignored.
-    """
-    request = token_request(ctx, options)
-    log = logger(options["verbose"])
-    issued = issue_token(ctx, request, options, exec_interactive=False)
-    _verify_and_show(
-        ctx,
-        issued.token,
-        cluster=request.cluster,
-        sts_url=request.sts_url,
-        aws_auth=options["aws_auth"],
-        as_json=options["as_json"],
-        region=request.region,
-        profile=request.profile,
-        log=log,
-    )
-
-
 # -- shared --------------------------------------------------------------------------------------
 
 
@@ -202,35 +171,60 @@ def _verify_and_show(
     log: Callable[[str], None],
 ) -> None:
     """Verify, map through aws-auth if given, print; a refusal raises after the identity."""
-    from eksauth import awsauth, replay
-
     # Read aws-auth before any request: a bad file should fail without touching STS.
-    tables = None if aws_auth is None else awsauth.load_aws_auth(_read_file(aws_auth))
-    for problem in tables.problems if tables else ():
-        warn(f"aws-auth: {problem}")
-    caller = replay.verify(bearer, cluster=cluster, now=now(ctx), sts_url=sts_url, log=log)
-    mapping = None
-    if tables is not None:
-
-        def resolve(instance_id: str) -> str:
-            # {{EC2PrivateDNSName}}: ask EC2 with the caller's profile, in the region given
-            # (flag, then the environment's) or else the token's.
-            from eksauth import aws
-
-            ec2_region = aws.region(region, os.environ, None) or caller.region
-            return aws.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
-
-        mapping = awsauth.map_identity(caller, tables, resolve_dns=resolve)
-        for note in mapping.notes:
-            warn(note)
+    tables = None if aws_auth is None else load_tables(read_file(aws_auth))
+    caller = replay_caller(ctx, bearer, cluster=cluster, sts_url=sts_url, log=log)
+    mapping = None if tables is None else map_caller(caller, tables, region, profile)
+    for note in mapping.notes if mapping else ():
+        warn(note)
     _show(caller, mapping, as_json)
     if mapping is not None and mapping.username is None:
         hint = _NOT_IN_AWS_AUTH if mapping.source is None else None
         raise VerificationError(mapping.reason or "aws-auth does not map the identity", hint)
 
 
-def _show(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool) -> None:
-    fields: dict[str, Any] = {
+def load_tables(text: str) -> AwsAuth:
+    """aws-auth's tables; what EKS skips in them is a warning."""
+    from eksauth import awsauth
+
+    tables = awsauth.load_aws_auth(text)
+    for problem in tables.problems:
+        warn(f"aws-auth: {problem}")
+    return tables
+
+
+def replay_caller(
+    ctx: click.Context,
+    bearer: str,
+    *,
+    cluster: str,
+    sts_url: str | None,
+    log: Callable[[str], None],
+) -> CallerIdentity:
+    from eksauth import replay
+
+    return replay.verify(bearer, cluster=cluster, now=now(ctx), sts_url=sts_url, log=log)
+
+
+def map_caller(
+    caller: CallerIdentity, tables: AwsAuth, region: str | None, profile: str | None
+) -> IdentityMapping:
+    """aws-auth's answer for `caller`, asking EC2 for {{EC2PrivateDNSName}} when needed."""
+    from eksauth import awsauth
+
+    def resolve(instance_id: str) -> str:
+        # {{EC2PrivateDNSName}}: ask EC2 with the caller's profile, in the region given
+        # (flag, then the environment's) or else the token's.
+        from eksauth import aws
+
+        ec2_region = aws.region(region, os.environ, None) or caller.region
+        return aws.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
+
+    return awsauth.map_identity(caller, tables, resolve_dns=resolve)
+
+
+def identity_fields(caller: CallerIdentity) -> dict[str, Any]:
+    return {
         "arn": caller.arn,
         "canonical_arn": caller.canonical_arn,
         "account": caller.account,
@@ -238,6 +232,10 @@ def _show(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool
         "session_name": caller.session_name,
         "access_key_id": caller.access_key_id,
     }
+
+
+def _show(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool) -> None:
+    fields = identity_fields(caller)
     if mapping is not None:
         fields["mapped"] = mapping.username is not None
         if mapping.username is not None:
@@ -248,10 +246,10 @@ def _show(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool
         click.echo(json.dumps(fields, indent=2))
         return
     rows = [(name.replace("_", " "), value) for name, value in fields.items() if name != "mapped"]
-    _echo_table([(k, ", ".join(v) if isinstance(v, list) else v) for k, v in rows])
+    echo_table([(k, ", ".join(v) if isinstance(v, list) else v) for k, v in rows])
 
 
-def _echo_table(rows: list[tuple[str, Any]]) -> None:
+def echo_table(rows: list[tuple[str, Any]]) -> None:
     width = max(len(label) for label, _ in rows) + 1
     for label, value in rows:
         shown = "-" if value in (None, "") else value
@@ -262,7 +260,7 @@ def _token_arg(value: str) -> str:
     return sys.stdin.read() if value == "-" else value
 
 
-def _read_file(path: str) -> str:
+def read_file(path: str) -> str:
     """An --aws-auth file; `-` is stdin."""
     if path == "-":
         return sys.stdin.read()

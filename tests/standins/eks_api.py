@@ -30,6 +30,7 @@ from ._server import DEFAULT_MAX_LIFETIME, LOOPBACK, StandInHandler, StandInServ
 from .world import World
 
 TOKEN_PREFIX = "k8s-aws-v1."
+AWS_AUTH_PATH = "/api/v1/namespaces/kube-system/configmaps/aws-auth"
 CLUSTER_ID_HEADER = "x-k8s-aws-id"
 MAX_TOKEN_BYTES = 4096
 TOKEN_MAX_AGE = timedelta(minutes=15)
@@ -272,6 +273,9 @@ class EksApiServer(StandInServer):
         self._sts_host, self._sts_port = parsed.hostname, parsed.port
         self.cluster_id = cluster_id
         self.seen: list[EksIdentity] = []
+        # kube-system/aws-auth's data (GET /api/v1/namespaces/kube-system/configmaps/aws-auth);
+        # None: no such ConfigMap (404).
+        self.aws_auth: dict[str, str] | None = None
         self.rejections: list[str] = []
         self._lock = threading.Lock()
         self._own_tmp: str | None = None
@@ -381,5 +385,13 @@ class EksApiServer(StandInServer):
         )
         if method == "GET" and path.partition("?")[0] == "/version":
             return 200, VERSION_INFO
+        if (
+            method == "GET"
+            and path.partition("?")[0] == AWS_AUTH_PATH
+            and self.aws_auth is not None
+        ):
+            configmap = {"kind": "ConfigMap", "apiVersion": "v1", "data": self.aws_auth}
+            configmap["metadata"] = {"name": "aws-auth", "namespace": "kube-system"}
+            return 200, configmap
         message = f"the server could not find the requested resource ({method} {path})"
         return 404, _status(404, "NotFound", message)

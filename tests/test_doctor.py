@@ -1,0 +1,170 @@
+"""`eksauth doctor` end to end: the STS, EKS control-plane and API-server stand-ins, and a
+kubeconfig whose exec entry the real kubectl runs."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Callable
+
+import pytest
+
+from tests.conftest import BIN, tool
+from tests.standins import EksApiServer
+from tests.standins.eks_control import EksControlServer
+from tests.standins.sts import StsServer
+from tests.standins.world import World
+
+pytestmark = pytest.mark.e2e
+
+ACCOUNT = "111122223333"
+ADMINS = f"arn:aws:iam::{ACCOUNT}:role/teams/eks-admins"
+NAMES = [
+    "credentials",
+    "region",
+    "sts reachable",
+    "token built",
+    "token accepted by sts",
+    "cluster found",
+    "endpoint",
+    "authentication mode",
+    "aws-auth role path",
+    "mapping",
+    "kubeconfig exec entry",
+]
+
+
+@pytest.fixture
+def eks(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[EksControlServer]:
+    with EksControlServer(world, region="eu-west-1") as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", server.url)
+        yield server
+
+
+@pytest.fixture
+def kubeconfig(
+    world: World,
+    sts_server: StsServer,
+    eks_api: EksApiServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Path:
+    """Signed in as alice of role teams/eks-admins; a kubeconfig that runs `eksauth token`."""
+    creds = world.issue_session(ADMINS, "alice")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
+    monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
+    args = ["token", "-c", "demo", "--region", "eu-west-1", "--sts-url", sts_server.url]
+    path = eks_api.write_kubeconfig(
+        tmp_path / "kubeconfig", exec_command=tool("eksauth"), exec_args=args
+    )
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    return path
+
+
+@pytest.fixture
+def doctor(eksauth: Any, sts_server: StsServer, kubeconfig: Path) -> Callable[..., Any]:
+    def run(*args: str) -> Any:
+        common = ("-c", "demo", "--region", "eu-west-1", "--sts-url", sts_server.url)
+        return eksauth("doctor", *common, *args, now=time.time())
+
+    return run
+
+
+def statuses(result: Any) -> dict[str, str]:
+    return {c["name"]: c["status"] for c in json.loads(result.stdout)["checks"]}
+
+
+class TestDoctor:
+    def test_every_link_holds_and_kubectl_agrees(
+        self, doctor: Any, eks: EksControlServer, kubeconfig: Path
+    ) -> None:
+        eks.add_cluster("demo", mode="API_AND_CONFIG_MAP", creator_arn=ADMINS)
+        result = doctor("--json")
+        assert result.exit_code == 0, result.stdout + result.stderr
+        checks = json.loads(result.stdout)["checks"]
+        assert [c["name"] for c in checks] == NAMES
+        assert all(set(c) == {"name", "status", "detail", "hint"} for c in checks)
+        found = statuses(result)
+        assert found["aws-auth role path"] == "skip" or found["aws-auth role path"] == "ok"
+        assert all(found[n] == "ok" for n in NAMES if n != "aws-auth role path"), checks
+        mapping = next(c for c in checks if c["name"] == "mapping")
+        assert "via access-entry" in mapping["detail"]
+        assert "cluster creator" in mapping["detail"]
+        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+        done = subprocess.run(
+            [tool("kubectl"), "--kubeconfig", str(kubeconfig), "get", "--raw", "/version"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+
+    def test_unmapped_in_api_mode_fails_at_the_mapping_and_stops(
+        self, doctor: Any, eks: EksControlServer
+    ) -> None:
+        eks.add_cluster("demo", mode="API")
+        result = doctor()
+        assert result.exit_code == 1
+        lines = result.stdout.splitlines()
+        assert any(line.startswith("[FAIL] mapping") for line in lines), result.stdout
+        assert "aws eks create-access-entry --cluster-name demo" in result.stdout
+        assert lines[-1].startswith("[skip] kubeconfig exec entry")
+        assert "skipped: mapping failed" in lines[-1]
+
+    def test_the_role_path_trap_in_aws_auth(
+        self, doctor: Any, eks: EksControlServer, eks_api: EksApiServer
+    ) -> None:
+        eks.add_cluster("demo", mode="CONFIG_MAP")
+        eks_api.aws_auth = {"mapRoles": f"- rolearn: {ADMINS}\n  username: admin\n"}
+        result = doctor("--json")
+        assert result.exit_code == 1
+        checks = {c["name"]: c for c in json.loads(result.stdout)["checks"]}
+        assert checks["authentication mode"]["detail"].startswith("CONFIG_MAP")
+        trap = checks["aws-auth role path"]
+        assert trap["status"] == "warn"
+        assert trap["hint"] == f"write rolearn: arn:aws:iam::{ACCOUNT}:role/eks-admins"
+        assert checks["mapping"]["status"] == "fail"
+
+    def test_an_old_exec_api_version_is_caught(
+        self, doctor: Any, eks: EksControlServer, kubeconfig: Path
+    ) -> None:
+        eks.add_cluster("demo", mode="API_AND_CONFIG_MAP", creator_arn=ADMINS)
+        content = json.loads(kubeconfig.read_text())
+        content["users"][0]["user"]["exec"]["apiVersion"] = "client.authentication.k8s.io/v1alpha1"
+        kubeconfig.write_text(json.dumps(content))
+        result = doctor("--json")
+        assert result.exit_code == 1
+        entry = json.loads(result.stdout)["checks"][-1]
+        assert entry["status"] == "fail"
+        assert "removed in kubectl 1.24" in entry["detail"]
+
+    def test_a_silent_eks_endpoint_fails_in_seconds(
+        self, doctor: Any, eks: EksControlServer
+    ) -> None:
+        eks.add_cluster("demo")
+        eks.hang = True
+        started = time.monotonic()
+        result = doctor("--json")
+        assert result.exit_code == 1
+        found = statuses(result)
+        assert found["cluster found"] == "fail"
+        assert found["endpoint"] == "skip"
+        assert time.monotonic() - started < 12
+
+    def test_no_credentials_is_the_first_broken_link(
+        self, doctor: Any, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name)
+        result = doctor("--json")
+        assert result.exit_code == 1
+        found = statuses(result)
+        assert found["credentials"] == "fail"
+        assert {found[n] for n in NAMES[1:]} == {"skip"}
