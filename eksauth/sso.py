@@ -106,7 +106,7 @@ def default_cache_dir(env: Mapping[str, str]) -> str:
 def token_path(config: SsoConfig, cache_dir: str) -> str:
     """The file botocore's SSOTokenLoader reads for `config`."""
     name = config.start_url if config.session_name is None else config.session_name
-    return os.path.join(cache_dir, hashlib.sha1(name.encode()).hexdigest() + ".json")  # noqa: S324
+    return os.path.join(cache_dir, _sha1(name) + ".json")
 
 
 def registration_path(config: SsoConfig, cache_dir: str, grant: str) -> str:
@@ -123,8 +123,13 @@ def registration_path(config: SsoConfig, cache_dir: str, grant: str) -> str:
         "session_name": config.session_name,
         "grant": grant,
     }
-    digest = hashlib.sha1(json.dumps(material, sort_keys=True).encode()).hexdigest()  # noqa: S324
+    digest = _sha1(json.dumps(material, sort_keys=True))
     return os.path.join(cache_dir, digest + ".json")
+
+
+def _sha1(text: str) -> str:
+    # A file name botocore also computes, not a security boundary.
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
 
 
 def read_json(path: str) -> dict[str, Any] | None:
