@@ -256,7 +256,7 @@ def login(
     only. `now` dates the token: it expires `expiresIn` after the start of the sign-in.
     """
     reply: dict[str, Any] | None = None
-    if not use_device_code and not config.legacy:
+    if not use_device_code and not config.legacy and sso_flows.supports_auth_code(oidc):
         reg = registration(oidc, config, cache_dir, now, grant="authorization_code")
         reply = sso_flows.authorization_code_flow(
             oidc,

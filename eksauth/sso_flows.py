@@ -37,6 +37,12 @@ def pkce_pair() -> tuple[str, str]:
     return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
+def supports_auth_code(oidc: Any) -> bool:
+    """Whether this botocore's sso-oidc model has PKCE (botocore 1.31.0 has not: device code)."""
+    shape = oidc.meta.service_model.operation_model("CreateToken").input_shape
+    return "codeVerifier" in shape.members
+
+
 def endpoint_of(oidc: Any) -> str:
     """``scheme://host[:port]`` the client sends requests to (the sign-in page lives there too).
 
