@@ -61,3 +61,7 @@ class VerificationError(EksAuthError):
 
 class KubeconfigError(EksAuthError):
     """A kubeconfig that cannot be read, parsed or written."""
+
+
+class SsoError(CredentialsError):
+    """An IAM Identity Center sign-in that failed (refused, denied, expired, timed out...)."""
