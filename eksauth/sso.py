@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from eksauth import sso_flows
+from eksauth import aws, sso_flows
 from eksauth.errors import SsoError
 from eksauth.privatefile import replace_private
 
@@ -32,6 +32,10 @@ CLIENT_NAME = "eksauth"
 EXPIRY_WINDOW = 15 * 60
 MAX_FILE_BYTES = 64 * 1024  # token files are < 4 KiB; bound what we read
 DEFAULT_LOGIN_TIMEOUT = 300.0
+# A run that finds another signing in to the same session waits this long for it (the sign-in's
+# own bound plus a margin), so it never opens a second tab while the first is still open.
+SIGN_IN_WAIT_SECONDS = DEFAULT_LOGIN_TIMEOUT + 30
+MAX_CHAIN = 10  # source_profile hops followed to find the SSO profile
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # botocore's and aws-cli's format for expiresAt
 
 
@@ -58,10 +62,7 @@ def resolve_config(
     """
     sessions = full_config.get("sso_sessions") or {}
     if sso_session is None:
-        name = profile or "default"
-        section = (full_config.get("profiles") or {}).get(name)
-        if section is None:
-            raise SsoError(f"the profile {name!r} does not exist")
+        name, section = _sso_profile(full_config, profile or "default")
         sso_session = section.get("sso_session")
         if sso_session is None:
             if "sso_start_url" not in section:
@@ -87,6 +88,31 @@ def resolve_config(
     )
 
 
+def _sso_profile(full_config: Mapping[str, Any], name: str) -> tuple[str, Mapping[str, Any]]:
+    """Profile `name`, or the profile its role chain starts from (`source_profile`): a role
+    assumed with SSO credentials needs a sign-in to the source's session."""
+    profiles = full_config.get("profiles") or {}
+    for _ in range(MAX_CHAIN):
+        section = profiles.get(name)
+        if section is None:
+            raise SsoError(f"the profile {name!r} does not exist")
+        source = section.get("source_profile")
+        if "sso_session" in section or "sso_start_url" in section or not source:
+            return name, section
+        name = str(source)
+    raise SsoError(f"the source_profile chain from {name!r} is too long or loops")
+
+
+def config_for(profile: str | None, sso_session: str | None = None) -> tuple[SsoConfig, Any]:
+    """The SSO settings of `profile` (None: botocore's choice) or `sso_session`, and the
+    botocore session that read them (for `aws.oidc_client`)."""
+    with aws.errors(profile):
+        made = aws.session(profile, interactive=True)
+        full_config = made.full_config
+        name = profile or made.profile
+    return resolve_config(full_config, profile=name, sso_session=sso_session), made
+
+
 def _need(section: Mapping[str, Any], key: str, where: str) -> str:
     value = section.get(key)
     if not value:
@@ -107,6 +133,11 @@ def token_path(config: SsoConfig, cache_dir: str) -> str:
     """The file botocore's SSOTokenLoader reads for `config`."""
     name = config.start_url if config.session_name is None else config.session_name
     return os.path.join(cache_dir, _sha1(name) + ".json")
+
+
+def lock_name(config: SsoConfig, cache_dir: str) -> str:
+    """A lock name per token file: runs that would sign in to the same session share it."""
+    return _sha1(token_path(config, cache_dir))
 
 
 def registration_path(config: SsoConfig, cache_dir: str, grant: str) -> str:
@@ -220,8 +251,7 @@ def registration(
         )
     if scopes:
         params["scopes"] = scopes
-    with sso_flows.oidc_errors():
-        reply = oidc.register_client(**params)
+    reply = aws.oidc_call(lambda: oidc.register_client(**params), "RegisterClient")
     entry = {
         "clientId": reply["clientId"],
         "clientSecret": reply["clientSecret"],
@@ -256,7 +286,7 @@ def login(
     only. `now` dates the token: it expires `expiresIn` after the start of the sign-in.
     """
     reply: dict[str, Any] | None = None
-    if not use_device_code and not config.legacy and sso_flows.supports_auth_code(oidc):
+    if not use_device_code and not config.legacy and aws.oidc_supports_pkce(oidc):
         reg = registration(oidc, config, cache_dir, now, grant="authorization_code")
         reply = sso_flows.authorization_code_flow(
             oidc,
@@ -277,6 +307,7 @@ def login(
             client_secret=reg["clientSecret"],
             start_url=config.start_url,
             say=say,
+            timeout=timeout,
             sleep=sleep,
         )
     token = {
@@ -296,25 +327,3 @@ def login(
     except OSError as exc:
         raise SsoError(f"cannot write the SSO token to {path}: {exc.strerror}") from None
     return path
-
-
-def oidc_client(
-    region: str, *, session: Any = None, connect_timeout: float = 5, read_timeout: float = 15
-) -> Any:
-    """An unsigned botocore ``sso-oidc`` client (honours AWS_ENDPOINT_URL_SSO_OIDC).
-
-    To move into the AWS boundary module; bounded timeouts and standard retries.
-    """
-    import botocore.session
-    from botocore import UNSIGNED
-    from botocore.config import Config
-
-    config = Config(
-        signature_version=UNSIGNED,
-        connect_timeout=connect_timeout,
-        read_timeout=read_timeout,
-        retries={"mode": "standard", "max_attempts": 3},
-        user_agent_extra="eksauth",
-    )
-    session = session or botocore.session.Session()
-    return session.create_client("sso-oidc", region_name=region, config=config)

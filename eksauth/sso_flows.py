@@ -1,7 +1,8 @@
 """The two IAM Identity Center sign-in flows: authorization code with PKCE, and device code.
 
-Each returns botocore's CreateToken reply (a dict) or raises one `SsoError` line. The `oidc`
-client is a botocore ``sso-oidc`` client made by the caller; `say` prints one line on stderr.
+Each returns the CreateToken reply (a dict) or raises one `SsoError` line. The `oidc` client is
+made by the AWS boundary (`aws.oidc_client`), whose `oidc_call` runs every call and maps its
+errors; `say` prints one line on stderr.
 Nothing here prints a token, client secret, code or code verifier.
 """
 
@@ -13,12 +14,11 @@ import secrets
 import threading
 import time
 import webbrowser
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+from eksauth import aws
 from eksauth.errors import SsoError
 
 Say = Callable[[str], None]
@@ -35,36 +35,6 @@ def pkce_pair() -> tuple[str, str]:
     verifier = secrets.token_urlsafe(48)  # 64 characters of [A-Za-z0-9_-]
     digest = hashlib.sha256(verifier.encode("ascii")).digest()
     return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
-
-
-def supports_auth_code(oidc: Any) -> bool:
-    """Whether this botocore's sso-oidc model has PKCE (botocore 1.31.0 has not: device code)."""
-    shape = oidc.meta.service_model.operation_model("CreateToken").input_shape
-    return "codeVerifier" in shape.members
-
-
-def endpoint_of(oidc: Any) -> str:
-    """``scheme://host[:port]`` the client sends requests to (the sign-in page lives there too).
-
-    Asked of botocore's own endpoint resolution (rulesets, FIPS, AWS_ENDPOINT_URL_SSO_OIDC) by
-    stopping a RegisterClient call in `before-call`, before anything is sent.
-    """
-    from botocore.awsrequest import AWSResponse, HTTPHeaders
-
-    seen: list[str] = []
-
-    def stop(params: Mapping[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
-        seen.append(str(params["url"]))
-        return AWSResponse(str(params["url"]), 200, HTTPHeaders(), None), {}
-
-    events = oidc.meta.events
-    events.register_first("before-call.sso-oidc.RegisterClient", stop, unique_id="eksauth-probe")
-    try:
-        oidc.register_client(clientName="eksauth-probe", clientType="public")
-    finally:
-        events.unregister("before-call.sso-oidc.RegisterClient", unique_id="eksauth-probe")
-    parts = urlsplit(seen[0])
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 class _Callback:
@@ -145,7 +115,7 @@ def authorization_code_flow(
                 "scopes": " ".join(scopes),
             }
         )
-        url = f"{endpoint_of(oidc)}/authorize?{query}&code_challenge={challenge}"
+        url = f"{aws.oidc_endpoint(oidc)}/authorize?{query}&code_challenge={challenge}"
         say(f"Sign in to AWS IAM Identity Center at: {url}")
         if open_browser and not webbrowser.open(url):
             return None
@@ -178,17 +148,20 @@ def device_code_flow(
     client_secret: str,
     start_url: str,
     say: Say,
+    timeout: float,
     sleep: Callable[[float], None] = time.sleep,
 ) -> dict[str, Any]:
-    """Sign in with a user code, polling CreateToken until approved, denied or expired."""
-    with oidc_errors():
-        started = oidc.start_device_authorization(
+    """Sign in with a user code, polling CreateToken until approved, denied or expired
+    (the code's own expiresIn, or `timeout` if shorter: a waiting kubectl is bounded)."""
+    started = aws.oidc_call(
+        lambda: oidc.start_device_authorization(
             clientId=client_id, clientSecret=client_secret, startUrl=start_url
-        )
+        ),
+        "StartDeviceAuthorization",
+    )
     say(f"Open {started['verificationUriComplete']} and confirm the code {started['userCode']}")
     interval = float(started.get("interval") or DEFAULT_INTERVAL)
-    remaining = float(started.get("expiresIn") or 600)
-    errors = oidc.exceptions
+    remaining = min(float(started.get("expiresIn") or 600), timeout)
     while remaining > 0:
         try:
             return _create_token(
@@ -198,40 +171,30 @@ def device_code_flow(
                 clientSecret=client_secret,
                 deviceCode=started["deviceCode"],
             )
-        except errors.AuthorizationPendingException:
-            pass
-        except errors.SlowDownException:
-            interval += SLOW_DOWN_STEP
+        except SsoError as exc:
+            if exc.code == "SlowDownException":
+                interval += SLOW_DOWN_STEP
+            elif exc.code != "AuthorizationPendingException":
+                raise
         sleep(interval)
         remaining -= interval
     raise SsoError("the sign-in code expired before it was confirmed", hint="run it again")
 
 
+# What CreateToken's refusals mean for the person signing in; pending and slow-down pass
+# through (with their code) for the device-code loop.
+_REFUSALS = {
+    "AccessDeniedException": ("the sign-in was denied", None),
+    "ExpiredTokenException": ("the sign-in expired before it completed", "run it again"),
+    "InvalidGrantException": ("IAM Identity Center rejected the sign-in (invalid_grant)", None),
+}
+
+
 def _create_token(oidc: Any, **params: Any) -> dict[str, Any]:
-    """CreateToken; pending and slow-down pass through for the device loop, the rest map."""
-    errors = oidc.exceptions
-    with oidc_errors(passthrough=(errors.AuthorizationPendingException, errors.SlowDownException)):
-        try:
-            return dict(oidc.create_token(**params))
-        except errors.AccessDeniedException:
-            raise SsoError("the sign-in was denied") from None
-        except errors.ExpiredTokenException:
-            raise SsoError("the sign-in expired before it completed", hint="run it again") from None
-        except errors.InvalidGrantException:
-            raise SsoError("IAM Identity Center rejected the sign-in (invalid_grant)") from None
-
-
-@contextmanager
-def oidc_errors(passthrough: tuple[type[BaseException], ...] = ()) -> Iterator[None]:
-    """Map any other botocore failure of an SSO OIDC call to one SsoError line."""
-    from botocore.exceptions import BotoCoreError, ClientError
-
     try:
-        yield
-    except passthrough:
+        return aws.oidc_call(lambda: oidc.create_token(**params), "CreateToken")
+    except SsoError as exc:
+        if exc.code in _REFUSALS:
+            message, hint = _REFUSALS[exc.code]
+            raise SsoError(message, hint=hint, code=exc.code) from None
         raise
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "error")
-        raise SsoError(f"IAM Identity Center refused the request ({code})") from None
-    except BotoCoreError as exc:
-        raise SsoError(f"cannot reach IAM Identity Center: {exc}") from None

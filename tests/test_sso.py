@@ -25,7 +25,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from eksauth import sso
+from eksauth import aws, sso
 from eksauth.errors import SsoError
 from tests.standins.sso import IdentityCenter, SsoOidcServer, SsoPortalServer, browser_command
 from tests.standins.world import World
@@ -112,7 +112,7 @@ def run_login(browser_log: Path, cache_dir: str, said: list[str]) -> Callable[..
         options.setdefault("say", said.append)
         options.setdefault("timeout", 10.0)
         return sso.login(
-            sso.oidc_client(config.region, session=session),
+            aws.oidc_client(session, config.region),
             config,
             now=time.time(),
             cache_dir=cache_dir,
@@ -308,8 +308,16 @@ class TestDeviceFlow:
     ) -> None:
         center.slow_down_polls, center.pending_polls = 1, 2
         slept: list[float] = []
-        run_login(use_device_code=True, sleep=slept.append)
+        run_login(use_device_code=True, sleep=slept.append, timeout=60.0)
         assert slept == [6.0, 6.0]
+
+    def test_gives_up_at_the_timeout(
+        self, run_login: Callable[..., str], center: IdentityCenter
+    ) -> None:
+        center.device_decision = "pending"  # expiresIn 600, but a waiting kubectl is bounded
+        with pytest.raises(SsoError, match="expired before it was confirmed"):
+            run_login(use_device_code=True, sleep=lambda _: None, timeout=3.0)
+        assert center.calls["CreateToken"] == 3
 
     def test_denied(self, run_login: Callable[..., str], center: IdentityCenter) -> None:
         center.device_decision = "deny"
