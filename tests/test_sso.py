@@ -11,85 +11,28 @@ import calendar
 import hashlib
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
 import threading
 import time
-import webbrowser
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from eksauth import aws, sso
 from eksauth.errors import SsoError
-from tests.standins.sso import IdentityCenter, SsoOidcServer, SsoPortalServer, browser_command
-from tests.standins.world import World
+from tests.standins.sso import (
+    SSO_CONFIG,
+    START_URL,
+    IdentityCenter,
+    callback_port,
+    port_is_closed,
+)
 
 BIN = Path(sys.executable).parent
-START_URL = "https://corp.awsapps.com/start"
 CORP_FILE = hashlib.sha1(b"corp", usedforsecurity=False).hexdigest() + ".json"
-CONFIG = f"""\
-[profile dev]
-sso_session = corp
-sso_account_id = 111122223333
-sso_role_name = Admin
-region = us-east-1
-
-[profile legacy]
-sso_start_url = {START_URL}
-sso_region = us-east-1
-sso_account_id = 111122223333
-sso_role_name = Admin
-region = us-east-1
-
-[profile plain]
-region = us-east-1
-
-[profile broken]
-sso_session = nowhere
-
-[sso-session corp]
-sso_start_url = {START_URL}
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access, extra:scope
-"""
-
-
-@pytest.fixture
-def center(world: World) -> IdentityCenter:
-    return IdentityCenter(world)
-
-
-@pytest.fixture
-def servers(center: IdentityCenter) -> Iterator[tuple[SsoOidcServer, SsoPortalServer]]:
-    with SsoOidcServer(center) as oidc, SsoPortalServer(center) as portal:
-        yield oidc, portal
-
-
-@pytest.fixture
-def browser_log(
-    aws_env: Path,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    servers: tuple[SsoOidcServer, SsoPortalServer],
-) -> Path:
-    """Point botocore at the stand-ins and webbrowser at the browser stand-in; returns its log."""
-    (aws_env / ".aws" / "config").write_text(CONFIG)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", servers[0].url)
-    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", servers[1].url)
-    monkeypatch.setenv("BROWSER", browser_command(tmp_path, sys.executable))
-    log = tmp_path / "browser.log"
-    monkeypatch.setenv("STANDIN_BROWSER_LOG", str(log))
-    monkeypatch.delenv("DISPLAY", raising=False)
-    # webbrowser reads BROWSER once per process; forget what an earlier test registered.
-    monkeypatch.setattr(webbrowser, "_tryorder", None)
-    monkeypatch.setattr(webbrowser, "_browsers", {})
-    return log
 
 
 @pytest.fixture
@@ -141,18 +84,6 @@ def _assert_no_secrets(token: dict[str, Any], *texts: str) -> None:
     for text in texts:
         for field in ("accessToken", "refreshToken", "clientSecret"):
             assert token[field] not in text
-
-
-def _port_is_closed(port: int) -> bool:
-    with socket.socket() as probe:
-        probe.settimeout(2)
-        return probe.connect_ex(("127.0.0.1", port)) != 0
-
-
-def _callback_port(lines: list[str]) -> int:
-    url = next(line.split(": ", 1)[1] for line in lines if "/authorize?" in line)
-    redirect = parse_qs(urlsplit(url).query)["redirect_uri"][0]
-    return int(urlsplit(redirect).port or 0)
 
 
 class TestBrowserFlow:
@@ -225,7 +156,7 @@ class TestBrowserFlow:
             run_login(timeout=2.0)
         assert browser_log.read_text().splitlines() == ["open wrong-state", "callback 400"]
         assert center.calls["CreateToken"] == 0
-        assert _port_is_closed(_callback_port(said))
+        assert port_is_closed(callback_port(said))
 
     def test_ctrl_c_closes_the_listener(
         self, run_login: Callable[..., str], said: list[str], browser_log: Path
@@ -236,7 +167,7 @@ class TestBrowserFlow:
 
         with pytest.raises(KeyboardInterrupt):
             run_login(say=interrupt)
-        assert _port_is_closed(_callback_port(said))
+        assert port_is_closed(callback_port(said))
         assert not browser_log.exists()
 
     def test_refused_sign_in(self, run_login: Callable[..., str], center: IdentityCenter) -> None:
@@ -379,7 +310,7 @@ class TestResolveConfig:
     def full_config(self, aws_env: Path) -> dict[str, Any]:
         import botocore.session
 
-        (aws_env / ".aws" / "config").write_text(CONFIG)
+        (aws_env / ".aws" / "config").write_text(SSO_CONFIG)
         return dict(botocore.session.Session().full_config)
 
     def test_sso_session(self, full_config: dict[str, Any]) -> None:
@@ -387,6 +318,9 @@ class TestResolveConfig:
             START_URL, "us-east-1", "corp", ("sso:account:access", "extra:scope")
         )
         assert sso.resolve_config(full_config, sso_session="corp").session_name == "corp"
+
+    def test_follows_source_profile_to_the_sso_profile(self, full_config: dict[str, Any]) -> None:
+        assert sso.resolve_config(full_config, profile="admin").session_name == "corp"
 
     def test_legacy(self, full_config: dict[str, Any]) -> None:
         config = sso.resolve_config(full_config, profile="legacy")

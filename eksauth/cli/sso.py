@@ -7,6 +7,7 @@ goes to stderr, and no token, client secret or code verifier is ever printed.
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import click
 
@@ -33,15 +34,15 @@ def sso_group() -> None:
 @click.option(
     "--no-browser", is_flag=True, default=False, help="Print the sign-in URL; open no browser."
 )
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=1),
+    default=None,
+    metavar="SECONDS",
+    help="Give up when the sign-in is not completed within this time (default 300).",
+)
 @click.pass_context
-def login_command(
-    ctx: click.Context,
-    /,
-    profile: str | None,
-    sso_session: str | None,
-    use_device_code: bool,
-    no_browser: bool,
-) -> None:
+def login_command(ctx: click.Context, /, **options: Any) -> None:
     """Sign in and write the token that botocore, the AWS CLI and eksauth use.
 
     By default the browser opens (authorization code with PKCE, redirected to a one-time
@@ -51,7 +52,8 @@ def login_command(
     """
     from eksauth import aws, sso
 
-    profile = inherited(ctx, "profile", profile)
+    profile = inherited(ctx, "profile", options["profile"])
+    sso_session = options["sso_session"]
     if profile and sso_session:
         raise UsageError("give --profile or --sso-session, not both")
     config, session = sso.config_for(None if sso_session else profile, sso_session)
@@ -61,8 +63,9 @@ def login_command(
         now=now(ctx),
         say=say,
         cache_dir=sso.default_cache_dir(os.environ),
-        use_device_code=use_device_code,
-        no_browser=no_browser,
+        use_device_code=options["use_device_code"],
+        no_browser=options["no_browser"],
+        timeout=options["timeout"] or sso.DEFAULT_LOGIN_TIMEOUT,
     )
     written = sso.read_json(path) or {}
     say(f"signed in to {config.start_url} until {written.get('expiresAt', '?')}")

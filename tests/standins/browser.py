@@ -6,6 +6,8 @@ delivers it to the loopback callback, as a signed-in user's browser would. Stdli
 Environment:
 ``STANDIN_BROWSER_MODE``  ``approve`` (default): deliver the redirect as is;
                           ``wrong-state``: deliver it with a forged ``state``;
+                          ``wrong-challenge``: sign in with a forged PKCE challenge, so
+                          the client's verifier no longer matches;
                           ``silent``: open nothing, never call back;
                           ``fail``: exit 1 (webbrowser.open then returns False).
 ``STANDIN_BROWSER_LOG``   a file to append one line per event to (``open``, ``callback <status>``),
@@ -61,7 +63,13 @@ def main(argv: list[str]) -> int:
         return 1
     if mode == "silent":
         return 0
-    callback = _location(argv[1])
+    url = argv[1]
+    if mode == "wrong-challenge":
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        query["code_challenge"] = "forged-challenge-" + "A" * 27
+        url = urlunsplit(parts._replace(query=urlencode(query)))
+    callback = _location(url)
     if mode == "wrong-state":
         parts = urlsplit(callback)
         query = dict(parse_qsl(parts.query))

@@ -22,6 +22,7 @@ import base64
 import hashlib
 import json
 import secrets
+import socket
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,6 +36,38 @@ from .world import World
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 ERROR_STATUS = {"InvalidClientException": 401, "InternalServerException": 500}
 BROWSER_SCRIPT = Path(__file__).with_name("browser.py")
+START_URL = "https://corp.awsapps.com/start"
+# An AWS config with every kind of profile the sign-in meets (see the ``sso_env`` fixture).
+SSO_CONFIG = f"""\
+[profile dev]
+sso_session = corp
+sso_account_id = 111122223333
+sso_role_name = Admin
+region = us-east-1
+
+[profile legacy]
+sso_start_url = {START_URL}
+sso_region = us-east-1
+sso_account_id = 111122223333
+sso_role_name = Admin
+region = us-east-1
+
+[profile plain]
+region = us-east-1
+
+[profile broken]
+sso_session = nowhere
+
+[profile admin]
+role_arn = arn:aws:iam::111122223333:role/Admin
+source_profile = dev
+region = us-east-1
+
+[sso-session corp]
+sso_start_url = {START_URL}
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access, extra:scope
+"""
 
 
 class OidcError(Exception):
@@ -381,3 +414,17 @@ def browser_command(folder: Path, python: str) -> str:
     wrapper.write_text(f'#!/bin/sh\nexec "{python}" "{BROWSER_SCRIPT}" "$@"\n')
     wrapper.chmod(0o755)
     return str(wrapper)
+
+
+def callback_port(lines: list[str]) -> int:
+    """The port of the sign-in listener, read from the printed sign-in URL's redirect_uri."""
+    url = next(line.split("at: ", 1)[1] for line in lines if "/authorize?" in line)
+    redirect = parse_qsl(urlsplit(url).query)
+    return int(urlsplit(dict(redirect)["redirect_uri"]).port or 0)
+
+
+def port_is_closed(port: int) -> bool:
+    """Nothing listens on 127.0.0.1:`port` any more."""
+    with socket.socket() as probe:
+        probe.settimeout(2)
+        return probe.connect_ex(("127.0.0.1", port)) != 0
