@@ -147,15 +147,19 @@ def _looked_up_or_made(
     look: Callable[[], T | None],
     make: Callable[[], T],
     log: Log,
+    *,
+    timeout: float | None = None,
 ) -> T:
     """The one miss step: take `name`'s lock, look again (another process may have made it
-    meanwhile), else make it. Of many processes missing together, one makes, the rest read."""
-    with cache.lock(name) as held:
+    meanwhile), else make it. Of many processes missing together, one makes, the rest read.
+    `timeout` bounds the wait for the lock (default: the cache's)."""
+    lock = cache.lock(name) if timeout is None else cache.lock(name, timeout)
+    with lock as held:
         if not held:
             log("could not take the cache lock in time; going on without it")
         found = look()
         if found is not None:
-            log("made by another process meanwhile; served from the cache")
+            log(f"{name} was made by another process meanwhile; reusing it")
             return found
         return make()
 
@@ -173,13 +177,25 @@ def get_token(
     refresh: bool = False,
     interactive: bool = False,
     log: Log = lambda _: None,
+    say: Log | None = None,
 ) -> IssuedToken:
-    """Serve from the cache, or sign under the entry's lock and store the result."""
+    """Serve from the cache, or sign under the entry's lock and store the result.
+
+    `say` talks to the person at the terminal; with it, an interactive run whose IAM Identity
+    Center session is gone signs in (see `_resolved`). Without it, it never does.
+    """
     key = token_key(request, env) if use_cache else None
 
     def sign() -> IssuedToken:
         return _sign(
-            request, env=env, now=now, cache=cache, interactive=interactive, log=log, key=key
+            request,
+            env=env,
+            now=now,
+            cache=cache,
+            interactive=interactive,
+            log=log,
+            key=key,
+            say=say,
         )
 
     if key is None:
@@ -204,11 +220,14 @@ def _sign(
     interactive: bool,
     log: Log,
     key: str | None,
+    say: Log | None,
 ) -> IssuedToken:
     from eksauth import signer  # botocore loads only when we must sign
     from eksauth.token import rfc3339
 
-    source = signer.resolve(request, env=env, interactive=interactive)
+    source = _resolved(
+        request, env=env, now=now, cache=cache, interactive=interactive, log=log, say=say
+    )
     credentials, expiry = source.credentials, source.expiry
     if request.role_arn:
         credentials, expiry = _role_credentials(
@@ -259,6 +278,62 @@ def _role_credentials(
     else:
         entry = _looked_up_or_made(cache, name, look, assume, log)
     return signer.frozen(entry), int(entry["expires_at"])
+
+
+# -- IAM Identity Center sign-in ----------------------------------------------------------------
+
+SSO_LOCK_PREFIX = "sso-"
+
+
+def _resolved(
+    request: TokenRequest,
+    *,
+    env: Mapping[str, str],
+    now: float,
+    cache: Cache,
+    interactive: bool,
+    log: Log,
+    say: Log | None,
+) -> Any:
+    """`signer.resolve`; when the profile's SSO session is gone and the run may talk to a person
+    (`interactive` and `say`), sign in first: once for many, under a lock per SSO session.
+
+    Of parallel runs (kubectl, k9s...) hitting the same expired session, the first to take the
+    lock signs in; the others wait (bounded) and, looking again, find the new token.
+    """
+    from eksauth import signer
+    from eksauth.errors import EksAuthError, SsoSessionError
+
+    try:
+        return signer.resolve(request, env=env, interactive=interactive)
+    except SsoSessionError as exc:
+        if not interactive or say is None:
+            raise
+        gone = exc
+    from eksauth import aws, sso
+
+    try:
+        config, session = sso.config_for(gone.profile)
+    except EksAuthError:
+        raise gone from None  # not a profile we can sign in for: botocore's own reason
+    folder = sso.default_cache_dir(env)
+
+    def look() -> Any:
+        if sso.valid_token(config, folder, now) is None:
+            return None
+        try:
+            return signer.resolve(request, env=env, interactive=interactive)
+        except SsoSessionError:
+            return None  # a token IAM Identity Center no longer takes (revoked): sign in again
+
+    def sign_in() -> Any:
+        say(f"the IAM Identity Center session for {config.start_url} has expired; signing in")
+        oidc = aws.oidc_client(session, config.region)
+        sso.login(oidc, config, now=now, say=say, cache_dir=folder)
+        return signer.resolve(request, env=env, interactive=interactive)
+
+    name = SSO_LOCK_PREFIX + sso.lock_name(config, folder)
+    return _looked_up_or_made(cache, name, look, sign_in, log, timeout=sso.SIGN_IN_WAIT_SECONDS)
 
 
 # -- cache commands ------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from contextlib import contextmanager
 from typing import Any, Callable
 
 import botocore.session
+from botocore import UNSIGNED
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import (
@@ -36,7 +38,15 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from eksauth.errors import AwsError, CredentialsError, EksAuthError, StsError, UsageError
+from eksauth.errors import (
+    AwsError,
+    CredentialsError,
+    EksAuthError,
+    SsoError,
+    SsoSessionError,
+    StsError,
+    UsageError,
+)
 
 Log = Callable[[str], None]
 Session = botocore.session.Session
@@ -255,6 +265,66 @@ def sts_regions() -> list[str]:
     return sorted(regions)
 
 
+# -- IAM Identity Center sign-in (sso-oidc) -----------------------------------------------------
+
+
+def sso_login_command(profile: str | None) -> str:
+    """The command that signs `profile` in, as hints name it."""
+    return f"eksauth sso login --profile {profile}" if profile else "eksauth sso login"
+
+
+def oidc_client(made: Session, region_name: str) -> Any:
+    """An unsigned ``sso-oidc`` client (there are no credentials before a sign-in).
+
+    The bounded timeouts and retries of every client; AWS_ENDPOINT_URL_SSO_OIDC honoured.
+    """
+    config = API_CONFIG.merge(Config(signature_version=UNSIGNED))
+    return made.create_client("sso-oidc", region_name=region_name, config=config)
+
+
+def oidc_call(operation: Callable[[], Any], what: str) -> dict[str, Any]:
+    """Run one sso-oidc call; a refusal becomes SsoError with the error code in `code`
+    (the device-code loop tells AuthorizationPendingException and SlowDownException apart)."""
+    try:
+        return dict(operation())
+    except ClientError as exc:
+        code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
+        raise SsoError(f"IAM Identity Center refused {what} ({code})", code=code) from None
+    except BotoCoreError as exc:
+        raise SsoError(
+            f"cannot reach IAM Identity Center: {exc}",
+            hint="check the network, proxy settings and AWS_ENDPOINT_URL_SSO_OIDC",
+        ) from None
+
+
+def oidc_supports_pkce(oidc: Any) -> bool:
+    """Whether this botocore's sso-oidc model has PKCE (botocore 1.31.0 has not: device code)."""
+    shape = oidc.meta.service_model.operation_model("CreateToken").input_shape
+    return "codeVerifier" in shape.members
+
+
+def oidc_endpoint(oidc: Any) -> str:
+    """``scheme://host[:port]`` the client sends requests to (the sign-in page lives there too).
+
+    Asked of botocore's own endpoint resolution (rulesets, FIPS, AWS_ENDPOINT_URL_SSO_OIDC) by
+    stopping a RegisterClient call in `before-call`, before anything is sent.
+    """
+    seen: list[str] = []
+
+    def stop(params: Mapping[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        seen.append(str(params["url"]))
+        return AWSResponse(str(params["url"]), 200, HTTPHeaders(), None), {}
+
+    events = oidc.meta.events
+    events.register_first("before-call.sso-oidc.RegisterClient", stop, unique_id="eksauth-probe")
+    try:
+        oidc.register_client(clientName="eksauth-probe", clientType="public")
+    finally:
+        events.unregister("before-call.sso-oidc.RegisterClient", unique_id="eksauth-probe")
+    scheme, _, rest = seen[0].partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
+
+
 # -- errors --------------------------------------------------------------------------------------
 
 # What a service's error code means for someone trying to reach EKS, by code.
@@ -307,9 +377,11 @@ def errors(
             hint="list profiles with `aws configure list-profiles`",
         ) from None
     except (SSOError, TokenRetrievalError) as exc:
-        login = f"aws sso login --profile {profile}" if profile else "aws sso login"
-        raise CredentialsError(
-            f"the SSO session has expired or is missing: {exc}", hint=f"run `{login}`"
+        # Missing, expired and unrefreshable, or revoked: a new sign-in is the fix.
+        raise SsoSessionError(
+            f"the SSO session has expired or is missing: {exc}",
+            hint=f"run `{sso_login_command(profile)}`",
+            profile=profile,
         ) from None
     except NoCredentialsError:
         raise CredentialsError(

@@ -61,3 +61,23 @@ class VerificationError(EksAuthError):
 
 class KubeconfigError(EksAuthError):
     """A kubeconfig that cannot be read, parsed or written."""
+
+
+class SsoError(CredentialsError):
+    """An IAM Identity Center sign-in that failed (refused, denied, expired, timed out...).
+
+    `code` is the SSO OIDC error code when the service answered one (AuthorizationPending...).
+    """
+
+    def __init__(self, message: str, hint: str | None = None, code: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.code = code
+
+
+class SsoSessionError(CredentialsError):
+    """A profile's IAM Identity Center session is missing or expired and botocore could not
+    refresh it: a sign-in (`eksauth sso login`) is what fixes it. `profile` as botocore uses it."""
+
+    def __init__(self, message: str, hint: str | None = None, profile: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.profile = profile

@@ -242,7 +242,7 @@ class TestErrors:
         result = eksauth("token", "-c", "demo", "--profile", "dev")
         assert result.exit_code == 1
         (line,) = result.stderr.splitlines()
-        assert "run `aws sso login --profile dev`" in line
+        assert "run `eksauth sso login --profile dev`" in line
 
     def test_verbose_error_shows_the_traceback(self, eksauth) -> None:
         result = eksauth("token", "-c", "demo", "-v")

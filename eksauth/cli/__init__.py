@@ -5,7 +5,7 @@ stderr. Errors are one line, `eksauth: error: …`, exit 2 for usage and 1 for t
 traceback only with -v. Heavy modules are imported inside the commands that need them.
 
 This package registers the commands of its modules (`token`, `cache`, `identity`,
-`kubeconfig`), which share `options` and never import this module.
+`kubeconfig`, `sso`), which share `options` and never import this module.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import click
 
 from eksauth import __version__
 from eksauth.awsargs import REFUSED
-from eksauth.cli import awskubeconfig, cache, doctor, identity, kubeconfig, token, whoami
+from eksauth.cli import awskubeconfig, cache, doctor, identity, kubeconfig, sso, token, whoami
 from eksauth.cli.options import CONTEXT, aws_global_options, with_options
 from eksauth.errors import EksAuthError
 
@@ -139,3 +139,4 @@ for _command in (identity.decode_command, identity.verify_command, whoami.whoami
 main.add_command(doctor.doctor_command)
 for _command in (kubeconfig.update_kubeconfig_command, kubeconfig.migrate_kubeconfig_command):
     main.add_command(_command)
+main.add_command(sso.sso_group)

@@ -27,6 +27,11 @@ def warn(message: str) -> None:
     click.echo(f"eksauth: warning: {message}", err=True)
 
 
+def say(message: str) -> None:
+    """A line for the person at the terminal (sign-in instructions), on stderr."""
+    click.echo(f"eksauth: {message}", err=True)
+
+
 def logger(verbose: bool) -> Callable[[str], None]:
     if not verbose:
         return lambda _: None
@@ -198,7 +203,8 @@ def issue_token(
     from eksauth import api
 
     env = os.environ
-    # Prompt (MFA) only when kubectl says we may, or when a person runs us in a terminal.
+    # Prompt (MFA) or sign in to IAM Identity Center only when kubectl says we may, or when a
+    # person runs us in a terminal.
     interactive = exec_interactive if env.get("KUBERNETES_EXEC_INFO") else sys.stdin.isatty()
     return api.get_token(
         request,
@@ -209,4 +215,5 @@ def issue_token(
         refresh=options["refresh"],
         interactive=interactive,
         log=logger(options["verbose"]),
+        say=say if interactive else None,
     )

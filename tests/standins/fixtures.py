@@ -5,10 +5,16 @@
 ``imds_server`` a running :class:`ImdsServer` (role ``NodeInstanceRole``) on that world.
 ``eks_api``     a running :class:`EksApiServer` (cluster ``demo``) replaying to ``sts_server``;
                 its CA is written to ``tmp_path / "ca.crt"``.
+``center``      an :class:`IdentityCenter` on that world.
+``sso_servers`` running SSO OIDC and portal stand-ins for it.
+``browser_log`` the AWS config :data:`SSO_CONFIG` in HOME, AWS_ENDPOINT_URL_SSO_OIDC/_SSO set to
+                the stand-ins and BROWSER to the browser stand-in; returns its event log.
 """
 
 from __future__ import annotations
 
+import sys
+import webbrowser
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +22,7 @@ import pytest
 
 from .eks_api import EksApiServer
 from .imds import ImdsServer
+from .sso import SSO_CONFIG, IdentityCenter, SsoOidcServer, SsoPortalServer, browser_command
 from .sts import StsServer
 from .world import World
 
@@ -41,3 +48,44 @@ def imds_server(world: World) -> Iterator[ImdsServer]:
 def eks_api(world: World, sts_server: StsServer, tmp_path: Path) -> Iterator[EksApiServer]:
     with EksApiServer(world, sts_server.url, tmp_path=tmp_path) as server:
         yield server
+
+
+@pytest.fixture
+def center(world: World) -> IdentityCenter:
+    return IdentityCenter(world)
+
+
+@pytest.fixture
+def sso_servers(center: IdentityCenter) -> Iterator[tuple[SsoOidcServer, SsoPortalServer]]:
+    with SsoOidcServer(center) as oidc, SsoPortalServer(center) as portal:
+        yield oidc, portal
+
+
+@pytest.fixture
+def browser_log(
+    aws_env: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    sso_servers: tuple[SsoOidcServer, SsoPortalServer],
+) -> Path:
+    """Point botocore at the stand-ins and webbrowser at the browser stand-in; returns its log."""
+    (aws_env / ".aws" / "config").write_text(SSO_CONFIG)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", sso_servers[0].url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", sso_servers[1].url)
+    monkeypatch.setenv("BROWSER", browser_command(tmp_path, sys.executable))
+    log = tmp_path / "browser.log"
+    monkeypatch.setenv("STANDIN_BROWSER_LOG", str(log))
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("STANDIN_BROWSER_MODE", raising=False)
+    # botocore fixes ~/.aws/sso/cache when it is first imported, in whichever test's HOME that
+    # was; an eksauth process reads it once, so give this test's in-process runs its own HOME.
+    import botocore.credentials
+    import botocore.tokens
+
+    sso_cache = str(aws_env / ".aws" / "sso" / "cache")
+    monkeypatch.setattr(botocore.credentials.SSOProvider, "_SSO_TOKEN_CACHE_DIR", sso_cache)
+    monkeypatch.setattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", sso_cache)
+    # webbrowser reads BROWSER once per process; forget what an earlier test registered.
+    monkeypatch.setattr(webbrowser, "_tryorder", None)
+    monkeypatch.setattr(webbrowser, "_browsers", {})
+    return log

@@ -1,0 +1,200 @@
+"""The two IAM Identity Center sign-in flows: authorization code with PKCE, and device code.
+
+Each returns the CreateToken reply (a dict) or raises one `SsoError` line. The `oidc` client is
+made by the AWS boundary (`aws.oidc_client`), whose `oidc_call` runs every call and maps its
+errors; `say` prints one line on stderr.
+Nothing here prints a token, client secret, code or code verifier.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+import time
+import webbrowser
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import Any, Callable
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from eksauth import aws
+from eksauth.errors import SsoError
+
+Say = Callable[[str], None]
+CALLBACK_PATH = "/oauth/callback"
+REDIRECT_URI = "http://127.0.0.1" + CALLBACK_PATH  # registered without a port (RFC 8252 7.3)
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+DEFAULT_INTERVAL = 5  # RFC 8628 3.2: when the server gives none
+SLOW_DOWN_STEP = 5  # RFC 8628 3.5: each slow_down adds 5 seconds
+_PAGE = b"<html><body>Signed in. You can close this tab and return to the terminal.</body></html>"
+
+
+def pkce_pair() -> tuple[str, str]:
+    """A fresh (verifier, S256 challenge): 64 unreserved characters, base64url without '='."""
+    verifier = secrets.token_urlsafe(48)  # 64 characters of [A-Za-z0-9_-]
+    digest = hashlib.sha256(verifier.encode("ascii")).digest()
+    return verifier, base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+class _Callback:
+    """What the one-shot listener received: a code, or an error, for the expected state."""
+
+    def __init__(self, state: str) -> None:
+        self.state = state
+        self.done = threading.Event()
+        self.code: str | None = None
+        self.error: str | None = None
+
+
+class _CallbackHandler(BaseHTTPRequestHandler):
+    timeout = 5  # a client that connects and says nothing cannot hold the listener
+    server: Any
+
+    def do_GET(self) -> None:
+        waiting: _Callback = self.server.waiting
+        parts = urlsplit(self.path)
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        right = (
+            parts.path == CALLBACK_PATH
+            and not waiting.done.is_set()
+            and secrets.compare_digest(query.get("state", ""), waiting.state)
+            and ("code" in query or "error" in query)
+        )
+        if not right:
+            self._answer(400, b"Unexpected request.")
+            return
+        waiting.code, waiting.error = query.get("code"), query.get("error")
+        self._answer(200, _PAGE)
+        waiting.done.set()
+
+    def _answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return  # the request line carries the code
+
+
+def authorization_code_flow(
+    oidc: Any,
+    *,
+    client_id: str,
+    client_secret: str,
+    scopes: list[str],
+    say: Say,
+    open_browser: bool,
+    timeout: float,
+) -> dict[str, Any] | None:
+    """Sign in through the browser; None when no browser could be opened (fall back).
+
+    The listener takes one GET on /oauth/callback with the right state; anything else gets 400
+    and is ignored. It serves from a thread while the browser command runs (webbrowser waits
+    for text browsers), and is closed on every exit, timeout and Ctrl-C included.
+    """
+    verifier, challenge = pkce_pair()
+    waiting = _Callback(secrets.token_urlsafe(24))
+    server = HTTPServer(("127.0.0.1", 0), _CallbackHandler)
+    server.waiting = waiting  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
+    thread.daemon = True
+    try:
+        thread.start()
+        redirect_uri = f"http://127.0.0.1:{server.server_port}{CALLBACK_PATH}"
+        query = urlencode(
+            {
+                "response_type": "code",
+                "client_id": client_id,
+                "redirect_uri": redirect_uri,
+                "state": waiting.state,
+                "code_challenge_method": "S256",
+                "scopes": " ".join(scopes),
+            }
+        )
+        url = f"{aws.oidc_endpoint(oidc)}/authorize?{query}&code_challenge={challenge}"
+        say(f"Sign in to AWS IAM Identity Center at: {url}")
+        if open_browser and not webbrowser.open(url):
+            return None
+        if not waiting.done.wait(timeout):
+            raise SsoError(
+                f"no sign-in completed within {int(timeout)} seconds",
+                hint="run the command again, or use --use-device-code",
+            )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    if waiting.error is not None or waiting.code is None:
+        raise SsoError(f"the sign-in was refused ({waiting.error})")
+    return _create_token(
+        oidc,
+        grantType="authorization_code",
+        clientId=client_id,
+        clientSecret=client_secret,
+        code=waiting.code,
+        codeVerifier=verifier,
+        redirectUri=redirect_uri,
+    )
+
+
+def device_code_flow(
+    oidc: Any,
+    *,
+    client_id: str,
+    client_secret: str,
+    start_url: str,
+    say: Say,
+    timeout: float,
+    sleep: Callable[[float], None] = time.sleep,
+) -> dict[str, Any]:
+    """Sign in with a user code, polling CreateToken until approved, denied or expired
+    (the code's own expiresIn, or `timeout` if shorter: a waiting kubectl is bounded)."""
+    started = aws.oidc_call(
+        lambda: oidc.start_device_authorization(
+            clientId=client_id, clientSecret=client_secret, startUrl=start_url
+        ),
+        "StartDeviceAuthorization",
+    )
+    say(f"Open {started['verificationUriComplete']} and confirm the code {started['userCode']}")
+    interval = float(started.get("interval") or DEFAULT_INTERVAL)
+    remaining = min(float(started.get("expiresIn") or 600), timeout)
+    while remaining > 0:
+        try:
+            return _create_token(
+                oidc,
+                grantType=DEVICE_GRANT,
+                clientId=client_id,
+                clientSecret=client_secret,
+                deviceCode=started["deviceCode"],
+            )
+        except SsoError as exc:
+            if exc.code == "SlowDownException":
+                interval += SLOW_DOWN_STEP
+            elif exc.code != "AuthorizationPendingException":
+                raise
+        sleep(interval)
+        remaining -= interval
+    raise SsoError("the sign-in code expired before it was confirmed", hint="run it again")
+
+
+# What CreateToken's refusals mean for the person signing in; pending and slow-down pass
+# through (with their code) for the device-code loop.
+_REFUSALS = {
+    "AccessDeniedException": ("the sign-in was denied", None),
+    "ExpiredTokenException": ("the sign-in expired before it completed", "run it again"),
+    "InvalidGrantException": ("IAM Identity Center rejected the sign-in (invalid_grant)", None),
+}
+
+
+def _create_token(oidc: Any, **params: Any) -> dict[str, Any]:
+    try:
+        return aws.oidc_call(lambda: oidc.create_token(**params), "CreateToken")
+    except SsoError as exc:
+        if exc.code in _REFUSALS:
+            message, hint = _REFUSALS[exc.code]
+            raise SsoError(message, hint=hint, code=exc.code) from None
+        raise
