@@ -14,14 +14,20 @@ botocore (for the SigV4 presign itself); a test holds both to that.
 from __future__ import annotations
 
 import calendar
+import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any, Callable
 
 import botocore.session
 from botocore.config import Config
-from botocore.credentials import ReadOnlyCredentials
+from botocore.credentials import (
+    AssumeRoleCredentialFetcher,
+    AssumeRoleWithWebIdentityCredentialFetcher,
+    ReadOnlyCredentials,
+)
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -34,7 +40,9 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
+from botocore.utils import JSONFileCache, parse_timestamp
 
+from eksauth.cache import aws_cli_cache_dir, read_owned_file
 from eksauth.errors import AwsError, CredentialsError, EksAuthError, StsError, UsageError
 
 Log = Callable[[str], None]
@@ -76,6 +84,8 @@ def region(explicit: str | None, env: Mapping[str, str], session: Session | None
 def session(profile: str | None, *, interactive: bool, region_name: str | None = None) -> Session:
     """A botocore session for `profile` (None: botocore's own choice from the environment).
 
+    Role profiles (assume-role and web identity) keep their sessions in aws-cli's cache, as
+    aws-cli does: one AssumeRole, and one MFA prompt, per role session, shared with aws-cli.
     Without `interactive`, botocore's MFA prompt (getpass on /dev/tty, which hangs under
     kubectl or kubelet) is replaced by an error that says how to get one.
     """
@@ -85,12 +95,135 @@ def session(profile: str | None, *, interactive: bool, region_name: str | None =
             # As aws-cli does with --region: botocore's own providers (assume-role profiles,
             # SSO) then call STS in the same region instead of failing for want of one.
             made.set_config_variable("region", region_name)
+        chain = made.get_component("credential_provider")
+        folder = aws_cli_cache_dir(os.environ)
+        # botocore offers no public hook for the cache or the prompter it hands the providers;
+        # aws-cli sets the same attributes (awscli/customizations/assumerole.py).
+        for name in ("assume-role", "assume-role-with-web-identity"):
+            provider = chain.get_provider(name)
+            if provider is not None and folder is not None:
+                provider.cache = RoleSessionCache(folder)
         if not interactive:
-            # botocore offers no public hook for the prompter it hands the provider.
-            provider = made.get_component("credential_provider").get_provider("assume-role")
+            provider = chain.get_provider("assume-role")
             if provider is not None:
                 provider._prompter = _refuse_prompt
     return made
+
+
+# aws-cli's entries are AssumeRole answers, about 2 KB; a bound far above that.
+MAX_ROLE_SESSION_BYTES = 256 * 1024
+
+
+class RoleSessionCache(JSONFileCache):
+    """botocore's own JSONFileCache on aws-cli's folder (same files, keys botocore computes),
+    reading as eksauth reads its own cache.
+
+    botocore checks an entry with `os.path.isfile` and then `open()`s it: a symlink is
+    followed, a FIFO swapped in between the two stalls the open, and an entry that is not
+    JSON, or lacks a field, or has an expiry without a zone escapes as an exception and fails
+    the command. Here an entry is served only if it is a regular file we own, bounded, with
+    the shape botocore reads; anything else is a miss (and is replaced by the next write).
+    A write that fails costs one warning line, never the command.
+    """
+
+    def __init__(self, folder: str) -> None:
+        super().__init__(folder)
+        self._folder = folder
+
+    def __contains__(self, cache_key: str) -> bool:
+        return self._entry(cache_key) is not None
+
+    def __getitem__(self, cache_key: str) -> Any:
+        entry = self._entry(cache_key)
+        if entry is None:
+            raise KeyError(cache_key)
+        return entry
+
+    def __setitem__(self, cache_key: str, value: Any) -> None:
+        try:
+            # A folder we create is private (botocore's own would follow the umask); one that
+            # exists is aws-cli's and left as it is.
+            os.makedirs(self._folder, mode=0o700, exist_ok=True)
+            super().__setitem__(cache_key, value)
+        except (OSError, ValueError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc)
+            _warn(f"could not cache the role session in {self._folder}: {reason}")
+
+    def _entry(self, cache_key: str) -> dict[str, Any] | None:
+        # botocore's file name for a key (a test holds the two to the same file).
+        path = os.path.join(self._folder, cache_key + ".json")
+        raw = read_owned_file(path, MAX_ROLE_SESSION_BYTES, private=False)
+        return role_session(raw) if raw is not None else None
+
+
+def role_session(raw: bytes) -> dict[str, Any] | None:
+    """An aws-cli cache entry, parsed, if it has what botocore reads from one; else None."""
+    try:
+        entry = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    credentials = entry.get("Credentials") if isinstance(entry, dict) else None
+    if not isinstance(credentials, dict):
+        return None
+    fields = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
+    if not all(isinstance(credentials.get(f), str) for f in fields):
+        return None
+    if role_session_expiry(entry) is None:
+        return None
+    return dict(entry)
+
+
+def role_session_expiry(entry: Mapping[str, Any]) -> int | None:
+    """The Expiration of an aws-cli cache entry as epoch seconds (None: missing or unzoned)."""
+    try:
+        moment = parse_timestamp(entry["Credentials"]["Expiration"])
+    except (KeyError, TypeError, ValueError, OverflowError):
+        return None
+    if moment.tzinfo is None:  # botocore compares it with an aware clock reading
+        return None
+    return calendar.timegm(moment.utctimetuple())
+
+
+def role_session_profiles() -> dict[str, tuple[str, str]]:
+    """botocore's cache key of each role profile's session → (profile, role ARN).
+
+    Built by botocore's own fetchers from the profile's settings, as its providers build
+    them, so `cache list` names the profile an aws-cli cache entry belongs to.
+    """
+    try:
+        profiles = botocore.session.Session().full_config.get("profiles", {})
+    except BotoCoreError:
+        return {}
+    found: dict[str, tuple[str, str]] = {}
+    for name, settings in sorted(profiles.items()):
+        role_arn = settings.get("role_arn") if isinstance(settings, dict) else None
+        if not isinstance(role_arn, str):
+            continue
+        found[_role_session_key(settings, role_arn)] = (name, role_arn)
+    return found
+
+
+_UNUSED: Any = None  # a fetcher computes its key without calling anything
+
+
+def _role_session_key(settings: Mapping[str, Any], role_arn: str) -> str:
+    extra: dict[str, Any] = {}
+    if settings.get("role_session_name") is not None:
+        extra["RoleSessionName"] = settings["role_session_name"]
+    if "web_identity_token_file" in settings:
+        web = AssumeRoleWithWebIdentityCredentialFetcher(_UNUSED, _UNUSED, role_arn, extra)
+        return str(web._cache_key)  # type: ignore[attr-defined]
+    for setting, parameter in (("external_id", "ExternalId"), ("mfa_serial", "SerialNumber")):
+        if settings.get(setting) is not None:
+            extra[parameter] = settings[setting]
+    with suppress(KeyError, TypeError, ValueError):
+        extra["DurationSeconds"] = int(settings["duration_seconds"])
+    fetcher = AssumeRoleCredentialFetcher(_UNUSED, _UNUSED, role_arn, extra)
+    return str(fetcher._cache_key)  # type: ignore[attr-defined]
+
+
+def _warn(message: str) -> None:
+    sys.stderr.write(f"eksauth: warning: {message}\n")
 
 
 def _refuse_prompt(prompt: str) -> str:
