@@ -129,6 +129,7 @@ class RoleSessionCache(JSONFileCache):
     def __init__(self, folder: str) -> None:
         super().__init__(folder)
         self._folder = folder
+        self._warned = False
 
     def __contains__(self, cache_key: str) -> bool:
         return self._entry(cache_key) is not None
@@ -146,8 +147,11 @@ class RoleSessionCache(JSONFileCache):
             os.makedirs(self._folder, mode=0o700, exist_ok=True)
             super().__setitem__(cache_key, value)
         except (OSError, ValueError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else type(exc)
-            _warn(f"could not cache the role session in {self._folder}: {reason}")
+            # Never str(exc): botocore's ValueError quotes the credentials it could not write.
+            reason = exc.strerror if isinstance(exc, OSError) else None
+            if not self._warned:
+                self._warned = True
+                _warn(f"could not cache the role session in {self._folder}: {reason or 'failed'}")
 
     def _entry(self, cache_key: str) -> dict[str, Any] | None:
         # botocore's file name for a key (a test holds the two to the same file).
