@@ -483,3 +483,18 @@ def test_botocore_and_eksauth_name_the_same_file(aws_env) -> None:
     assert ours["abc_def"] == value
     assert "missing" not in ours
     assert aws.role_session_expiry(value) == calendar.timegm((2026, 11, 23, 10, 30, 0))
+
+
+def test_a_fifo_planted_as_a_token_entry_never_stalls(sts_env, tmp_path) -> None:
+    """eksauth's own cache opens entries non-blocking too (a FIFO used to stall the open)."""
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    argv = [tool("eksauth"), *TOKEN, "--output", "token"]
+    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert first.returncode == 0, first.stderr
+    (entry,) = (tmp_path / "xdg-cache" / "eksauth").glob("token-*.json")
+    entry.unlink()
+    os.mkfifo(entry, 0o600)
+    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20, check=False)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.startswith("k8s-aws-v1.")
+    assert entry.is_file()
