@@ -115,15 +115,12 @@ MAX_ROLE_SESSION_BYTES = 256 * 1024
 
 
 class RoleSessionCache(JSONFileCache):
-    """botocore's own JSONFileCache on aws-cli's folder (same files, keys botocore computes),
-    reading as eksauth reads its own cache.
+    """botocore's JSONFileCache on aws-cli's folder (same files, keys botocore computes), read
+    with eksauth's hostile-file rules.
 
-    botocore checks an entry with `os.path.isfile` and then `open()`s it: a symlink is
-    followed, a FIFO swapped in between the two stalls the open, and an entry that is not
-    JSON, or lacks a field, or has an expiry without a zone escapes as an exception and fails
-    the command. Here an entry is served only if it is a regular file we own, bounded, with
-    the shape botocore reads; anything else is a miss (and is replaced by the next write).
-    A write that fails costs one warning line, never the command.
+    botocore `open()`s what `os.path.isfile` approved (a symlink is followed; a FIFO swapped in
+    stalls it) and lets a non-JSON, misshapen or zone-less entry escape as a traceback. Here
+    such an entry is a miss (the next write replaces it); a failed write is one warning line.
     """
 
     def __init__(self, folder: str) -> None:
@@ -142,16 +139,17 @@ class RoleSessionCache(JSONFileCache):
 
     def __setitem__(self, cache_key: str, value: Any) -> None:
         try:
-            # A folder we create is private (botocore's own would follow the umask); one that
-            # exists is aws-cli's and left as it is.
+            # A folder we create is private (botocore's would follow the umask); aws-cli's
+            # existing one is left as it is.
             os.makedirs(self._folder, mode=0o700, exist_ok=True)
             super().__setitem__(cache_key, value)
         except (OSError, ValueError) as exc:
             # Never str(exc): botocore's ValueError quotes the credentials it could not write.
-            reason = exc.strerror if isinstance(exc, OSError) else None
+            reason = (exc.strerror if isinstance(exc, OSError) else None) or "failed"
             if not self._warned:
                 self._warned = True
-                _warn(f"could not cache the role session in {self._folder}: {reason or 'failed'}")
+                message = f"could not cache the role session in {self._folder}: {reason}"
+                sys.stderr.write(f"eksauth: warning: {message}\n")
 
     def _entry(self, cache_key: str) -> dict[str, Any] | None:
         # botocore's file name for a key (a test holds the two to the same file).
@@ -167,14 +165,12 @@ def role_session(raw: bytes) -> dict[str, Any] | None:
     except ValueError:  # UnicodeDecodeError included
         return None
     credentials = entry.get("Credentials") if isinstance(entry, dict) else None
+    fields = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
     if not isinstance(credentials, dict):
         return None
-    fields = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
     if not all(isinstance(credentials.get(f), str) for f in fields):
         return None
-    if role_session_expiry(entry) is None:
-        return None
-    return dict(entry)
+    return entry if role_session_expiry(entry) is not None else None
 
 
 def role_session_expiry(entry: Mapping[str, Any]) -> int | None:
@@ -189,11 +185,8 @@ def role_session_expiry(entry: Mapping[str, Any]) -> int | None:
 
 
 def role_session_profiles() -> dict[str, tuple[str, str]]:
-    """botocore's cache key of each role profile's session → (profile, role ARN).
-
-    Built by botocore's own fetchers from the profile's settings, as its providers build
-    them, so `cache list` names the profile an aws-cli cache entry belongs to.
-    """
+    """botocore's cache key of each role profile's session → (profile, role ARN), computed
+    by botocore's own fetchers from the settings its providers pass them (`cache list`)."""
     try:
         profiles = botocore.session.Session().full_config.get("profiles", {})
     except BotoCoreError:
@@ -201,33 +194,26 @@ def role_session_profiles() -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     for name, settings in sorted(profiles.items()):
         role_arn = settings.get("role_arn") if isinstance(settings, dict) else None
-        if not isinstance(role_arn, str):
-            continue
-        found[_role_session_key(settings, role_arn)] = (name, role_arn)
+        if isinstance(role_arn, str):
+            found[_role_session_key(settings, role_arn)] = (name, role_arn)
     return found
 
 
-_UNUSED: Any = None  # a fetcher computes its key without calling anything
-
-
 def _role_session_key(settings: Mapping[str, Any], role_arn: str) -> str:
+    unused: Any = None  # a fetcher computes its key without calling anything
     extra: dict[str, Any] = {}
     if settings.get("role_session_name") is not None:
         extra["RoleSessionName"] = settings["role_session_name"]
     if "web_identity_token_file" in settings:
-        web = AssumeRoleWithWebIdentityCredentialFetcher(_UNUSED, _UNUSED, role_arn, extra)
+        web = AssumeRoleWithWebIdentityCredentialFetcher(unused, unused, role_arn, extra)
         return str(web._cache_key)  # type: ignore[attr-defined]
     for setting, parameter in (("external_id", "ExternalId"), ("mfa_serial", "SerialNumber")):
         if settings.get(setting) is not None:
             extra[parameter] = settings[setting]
     with suppress(KeyError, TypeError, ValueError):
         extra["DurationSeconds"] = int(settings["duration_seconds"])
-    fetcher = AssumeRoleCredentialFetcher(_UNUSED, _UNUSED, role_arn, extra)
+    fetcher = AssumeRoleCredentialFetcher(unused, unused, role_arn, extra)
     return str(fetcher._cache_key)  # type: ignore[attr-defined]
-
-
-def _warn(message: str) -> None:
-    sys.stderr.write(f"eksauth: warning: {message}\n")
 
 
 def _refuse_prompt(prompt: str) -> str:
