@@ -1,4 +1,4 @@
-"""Ask EKS for a cluster's access configuration, through an `eks` client from `aws.eks_client`.
+"""Ask EKS for a cluster's access configuration, through an `eks` client from `awscalls.eks_client`.
 
 AccessDenied on any call is recorded as the missing IAM permission (`eks:ListAccessEntries`)
 and the rest still runs, so `whoami`/`doctor` can say what they learnt and what they could not.

@@ -256,7 +256,7 @@ def _role_credentials(
     source: Any, request: TokenRequest, *, now: float, cache: Cache | None, log: Log
 ) -> tuple[Any, int]:
     """Credentials for `request.role_arn`: cached while 5 minutes remain, else AssumeRole."""
-    from eksauth import signer
+    from eksauth import aws, signer
 
     def assume() -> dict[str, Any]:
         made = signer.assume_role(source, request, log=log)
@@ -277,7 +277,7 @@ def _role_credentials(
         entry = assume()
     else:
         entry = _looked_up_or_made(cache, name, look, assume, log)
-    return signer.frozen(entry), int(entry["expires_at"])
+    return aws.frozen(entry), int(entry["expires_at"])
 
 
 # -- IAM Identity Center sign-in ----------------------------------------------------------------
@@ -334,46 +334,3 @@ def _resolved(
 
     name = SSO_LOCK_PREFIX + sso.lock_name(config, folder)
     return _looked_up_or_made(cache, name, look, sign_in, log, timeout=sso.SIGN_IN_WAIT_SECONDS)
-
-
-# -- cache commands ------------------------------------------------------------------------------
-
-
-def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:
-    """What `eksauth cache list` shows of each token entry: never the token or a secret."""
-    rows = []
-    for name in cache.names(TOKEN_PREFIX):
-        entry = cache.load(name)
-        if entry is None or not isinstance(entry.get("expires_at"), (int, float)):
-            continue
-        left = int(entry["expires_at"] - now)
-        rows.append(
-            {
-                "cluster": entry.get("cluster"),
-                "region": entry.get("region"),
-                "profile": entry.get("profile"),
-                "role_arn": entry.get("role_arn"),
-                "expiration": entry.get("expiration"),
-                "time_left": _duration(left) if left > 0 else "expired",
-                "seconds_left": max(left, 0),
-            }
-        )
-    return sorted(rows, key=lambda r: (str(r["cluster"]), str(r["region"]), str(r["profile"])))
-
-
-def clear_cache(cache: Cache, cluster: str | None = None) -> int:
-    """Delete token entries (of `cluster`, or all plus role credentials); the count removed."""
-    removed = 0
-    prefixes = [TOKEN_PREFIX] if cluster is not None else [TOKEN_PREFIX, ROLE_PREFIX]
-    for prefix in prefixes:
-        for name in cache.names(prefix):
-            entry = cache.load(name)
-            if cluster is not None and (entry is None or entry.get("cluster") != cluster):
-                continue
-            removed += cache.remove(name)
-    return removed
-
-
-def _duration(seconds: int) -> str:
-    minutes, seconds = divmod(seconds, 60)
-    return f"{minutes}m{seconds:02d}s"

@@ -7,8 +7,9 @@
   hint says what to do.
 - The one profile rule (`profile_name`) and the one region rule (`region`).
 
-Imported only off the cache-hit path. `signer.py` is the only other module that imports
-botocore (for the SigV4 presign itself); a test holds both to that.
+The calls themselves are in `awscalls.py`, built from these pieces. Imported only off the
+cache-hit path. The other modules that import botocore are `signer.py` (the SigV4 presign)
+and `rolesessions.py` (aws-cli's role-session cache); a test holds the boundary to those three.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ import botocore.session
 from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
-from botocore.credentials import ReadOnlyCredentials
+from botocore.credentials import (
+    ReadOnlyCredentials,
+)
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -38,6 +41,8 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
+from eksauth import rolesessions
+from eksauth.cache import aws_cli_cache_dir
 from eksauth.errors import (
     AwsError,
     CredentialsError,
@@ -90,6 +95,8 @@ def region(explicit: str | None, env: Mapping[str, str], session: Session | None
 def session(profile: str | None, *, interactive: bool, region_name: str | None = None) -> Session:
     """A botocore session for `profile` (None: botocore's own choice from the environment).
 
+    Role profiles (assume-role and web identity) keep their sessions in aws-cli's cache, as
+    aws-cli does: one AssumeRole, and one MFA prompt, per role session, shared with aws-cli.
     Without `interactive`, botocore's MFA prompt (getpass on /dev/tty, which hangs under
     kubectl or kubelet) is replaced by an error that says how to get one.
     """
@@ -99,9 +106,16 @@ def session(profile: str | None, *, interactive: bool, region_name: str | None =
             # As aws-cli does with --region: botocore's own providers (assume-role profiles,
             # SSO) then call STS in the same region instead of failing for want of one.
             made.set_config_variable("region", region_name)
+        chain = made.get_component("credential_provider")
+        folder = aws_cli_cache_dir(os.environ)
+        # botocore offers no public hook for the cache or the prompter it hands the providers;
+        # aws-cli sets the same attributes (awscli/customizations/assumerole.py).
+        for name in ("assume-role", "assume-role-with-web-identity"):
+            provider = chain.get_provider(name)
+            if provider is not None and folder is not None:
+                provider.cache = rolesessions.RoleSessionCache(folder)
         if not interactive:
-            # botocore offers no public hook for the prompter it hands the provider.
-            provider = made.get_component("credential_provider").get_provider("assume-role")
+            provider = chain.get_provider("assume-role")
             if provider is not None:
                 provider._prompter = _refuse_prompt
     return made
@@ -135,6 +149,13 @@ def client(
 # -- credentials ---------------------------------------------------------------------------------
 
 
+def frozen(entry: Mapping[str, Any]) -> ReadOnlyCredentials:
+    """Credentials from assumed-role fields (see `awscalls.assume_role`)."""
+    return ReadOnlyCredentials(
+        entry["access_key_id"], entry["secret_access_key"], entry["session_token"]
+    )
+
+
 def source_credentials(made: Session) -> tuple[ReadOnlyCredentials, int | None]:
     """The session's credentials, frozen, and their expiry (None for long-lived keys)."""
     credentials = made.get_credentials()
@@ -147,113 +168,6 @@ def source_credentials(made: Session) -> tuple[ReadOnlyCredentials, int | None]:
     # in a private attribute; without it the token keeps its 14 minutes, as with aws-cli.
     expiry = getattr(credentials, "_expiry_time", None)
     return frozen, (calendar.timegm(expiry.utctimetuple()) if expiry is not None else None)
-
-
-def assume_role(
-    sts: Any,
-    *,
-    role_arn: str,
-    session_name: str,
-    external_id: str | None,
-    duration: int | None,
-    log: Log,
-) -> dict[str, Any]:
-    """AssumeRole through `sts` (a `client(…, "sts", …)`); the credentials as cache fields."""
-    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
-    if external_id:
-        params["ExternalId"] = external_id
-    if duration:
-        params["DurationSeconds"] = duration
-    log(f"AssumeRole {role_arn} as session {session_name} via {sts.meta.endpoint_url}")
-    answer = call(lambda: sts.assume_role(**params), f"AssumeRole on {role_arn}", StsError)
-    answer = answer["Credentials"]
-    return {
-        "access_key_id": answer["AccessKeyId"],
-        "secret_access_key": answer["SecretAccessKey"],
-        "session_token": answer["SessionToken"],
-        "expires_at": calendar.timegm(answer["Expiration"].utctimetuple()),
-        "session_name": session_name,
-    }
-
-
-def caller_session_name(sts: Any) -> str | None:
-    """The session part of the caller's UserId (`AROA…:i-0abc…` → `i-0abc…`), if any."""
-    reply = call(sts.get_caller_identity, "GetCallerIdentity for --forward-session-name", StsError)
-    _, sep, name = str(reply["UserId"]).partition(":")
-    return name if sep and name else None
-
-
-# -- EKS and EC2 ---------------------------------------------------------------------------------
-
-
-# The session name aws-cli gives the role it assumes for update-kubeconfig's --assume-role-arn.
-DESCRIBE_SESSION_NAME = "EKSDescribeClusterSession"
-
-
-def describe_cluster(
-    name: str,
-    *,
-    region_name: str | None,
-    profile: str | None,
-    assume_role_arn: str | None = None,
-) -> dict[str, Any]:
-    """EKS DescribeCluster's `cluster` (AWS_ENDPOINT_URL_EKS honoured).
-
-    With `assume_role_arn`, the call is made as that role (e.g. in the cluster's own account),
-    as aws-cli's `update-kubeconfig --assume-role-arn` does; the role is used for nothing else.
-    """
-    offline = "or write it offline with --endpoint and --ca-data/--ca-file"
-    with errors(
-        profile,
-        service="EKS",
-        action="eks:DescribeCluster",
-        no_credentials_hint=f"set AWS_PROFILE, {offline}",
-    ):
-        made = session(profile, interactive=False)
-        where = region(region_name, os.environ, made)
-        credentials = None
-        if assume_role_arn:
-            fields = assume_role(
-                client(made, "sts", where),
-                role_arn=assume_role_arn,
-                session_name=DESCRIBE_SESSION_NAME,
-                external_id=None,
-                duration=None,
-                log=lambda _: None,
-            )
-            credentials = ReadOnlyCredentials(
-                fields["access_key_id"], fields["secret_access_key"], fields["session_token"]
-            )
-        eks = client(made, "eks", where, credentials)
-        reply = call(lambda: eks.describe_cluster(name=name), f"eks:DescribeCluster {name}")
-    return dict(reply["cluster"])
-
-
-def eks_client(profile: str | None, region_name: str | None) -> Any:
-    """An `eks` client for the profile's credentials (AWS_ENDPOINT_URL_EKS honoured)."""
-    with errors(profile, service="EKS", action="eks:DescribeCluster"):
-        made = session(profile, interactive=False)
-        return client(made, "eks", region(region_name, os.environ, made), config=DIAGNOSTIC_CONFIG)
-
-
-def ec2_private_dns_name(
-    instance_id: str, *, region_name: str | None, profile: str | None = None
-) -> str:
-    """The instance's PrivateDnsName from ec2:DescribeInstances, as the authenticator asks.
-
-    Raises EksAuthError (the reason, for a note) when there are no credentials or EC2 says no.
-    """
-    with errors(profile, service="EC2", action="ec2:DescribeInstances"):
-        made = session(profile, interactive=False)
-        ec2 = client(made, "ec2", region(region_name, os.environ, made))
-        reply = call(
-            lambda: ec2.describe_instances(InstanceIds=[instance_id]), "ec2:DescribeInstances"
-        )
-    for reservation in reply.get("Reservations", []):
-        for instance in reservation.get("Instances", []):
-            if instance.get("InstanceId") == instance_id and instance.get("PrivateDnsName"):
-                return str(instance["PrivateDnsName"])
-    raise EksAuthError(f"EC2 has no private DNS name for {instance_id}")
 
 
 def sts_regions() -> list[str]:

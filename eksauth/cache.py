@@ -8,8 +8,9 @@ Rules (each one a test):
 - The folder is 0700 and entries 0600 from the moment they exist, whatever the umask; entries are
   written to a temp file in the same folder, fsynced and `os.replace`d, so a reader sees the old
   entry or the new one, never half of one.
-- An entry is read with O_NOFOLLOW and trusted only if it is a regular file owned by us with no
-  group/other bits and valid content; anything else is a miss, and is replaced by the next write.
+- An entry is read with O_NOFOLLOW|O_NONBLOCK (a planted FIFO cannot stall it) and trusted only
+  if it is a regular file owned by us with no group/other bits and valid content; anything else
+  is a miss, and is replaced by the next write.
 - The cache never breaks the command: a folder that cannot be used costs one warning line.
 """
 
@@ -75,6 +76,45 @@ def home_folder(env: Mapping[str, str]) -> str | None:
     return home if os.path.isabs(home) else None
 
 
+def aws_cli_cache_dir(env: Mapping[str, str]) -> str | None:
+    """aws-cli's credential cache, `~/.aws/cli/cache`, shared with it on purpose.
+
+    aws-cli names it from the home folder alone (no variable moves it; AWS_CONFIG_FILE does
+    not); None without a usable home folder.
+    """
+    home = home_folder(env)
+    return os.path.join(home, ".aws", "cli", "cache") if home is not None else None
+
+
+def read_owned_file(path: str, max_bytes: int, *, private: bool = True) -> bytes | None:
+    """The bytes of `path` if it is a regular file we own of at most `max_bytes`; else None.
+
+    The hostile-file rules of every cache read: a symlink is refused (O_NOFOLLOW), a FIFO or
+    device cannot stall the open (O_NONBLOCK) and is refused by fstat, the read is bounded.
+    `private` also refuses files with group/other bits (our own cache; aws-cli's is not ours).
+    """
+    flags = (
+        os.O_RDONLY
+        | getattr(os, "O_NOFOLLOW", 0)
+        | getattr(os, "O_NONBLOCK", 0)
+        | getattr(os, "O_CLOEXEC", 0)
+    )
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        if not (_private_regular_file(st) if private else _owned_regular_file(st)):
+            return None
+        raw = os.read(fd, max_bytes + 1)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return raw if len(raw) <= max_bytes else None
+
+
 def resolve_cache_dir(option: str | None, env: Mapping[str, str]) -> str | None:
     """`--cache-dir`, then EKSAUTH_CACHE_DIR, then the platform's user cache folder."""
     chosen = option or env.get("EKSAUTH_CACHE_DIR") or None
@@ -98,20 +138,8 @@ class Cache:
         """The entry `name` if it is ours, private, intact and of our format; else None."""
         if self.folder is None:
             return None
-        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-        try:
-            fd = os.open(os.path.join(self.folder, name + ".json"), flags)
-        except OSError:
-            return None
-        try:
-            if not _private_regular_file(os.fstat(fd)):
-                return None
-            raw = os.read(fd, _MAX_ENTRY_BYTES + 1)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        if len(raw) > _MAX_ENTRY_BYTES:
+        raw = read_owned_file(os.path.join(self.folder, name + ".json"), _MAX_ENTRY_BYTES)
+        if raw is None:
             return None
         try:
             entry = jsonlite.loads(raw.decode("utf-8"))
@@ -261,12 +289,17 @@ def _try_lock(fd: int) -> bool:
     return True
 
 
-def _private_regular_file(st: os.stat_result) -> bool:
+def _owned_regular_file(st: os.stat_result) -> bool:
     if not stat.S_ISREG(st.st_mode):
         return False
-    if not hasattr(os, "getuid"):  # Windows: the folder's ACL is what protects the entries
-        return True
-    return st.st_uid == os.getuid() and not stat.S_IMODE(st.st_mode) & 0o077
+    # Windows: the folder's ACL is what protects the entries.
+    return not hasattr(os, "getuid") or st.st_uid == os.getuid()
+
+
+def _private_regular_file(st: os.stat_result) -> bool:
+    if not _owned_regular_file(st):
+        return False
+    return not hasattr(os, "getuid") or not stat.S_IMODE(st.st_mode) & 0o077
 
 
 def _reason(exc: OSError) -> str:

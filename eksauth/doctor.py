@@ -187,10 +187,10 @@ def _sts_accepts(state: _State) -> Check:
 
 
 def _cluster(state: _State) -> Check:
-    from eksauth import access_fetch, aws
+    from eksauth import access_fetch, awscalls
 
     request = state.inputs.request
-    client = aws.eks_client(request.profile, state.source.region)
+    client = awscalls.eks_client(request.profile, state.source.region)
     state.access = access = access_fetch.gather(client, request.cluster, state.caller)
     if "eks:DescribeCluster" in access.missing_permissions:
         hint = "grant eks:DescribeCluster to see the authentication mode"

@@ -17,7 +17,7 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from eksauth import aws, endpoints, token
+from eksauth import aws, awscalls, endpoints, token
 from eksauth.request import DEFAULT_SESSION_NAME, TokenRequest
 
 Log = Callable[[str], None]
@@ -143,8 +143,8 @@ def assume_role(source: Source, request: TokenRequest, *, log: Log) -> dict[str,
         if request.forward_session_name:
             # aws-iam-authenticator's --forward-session-name: a node keeps its instance id as
             # the role session, so {{EC2PrivateDNSName}} and {{SessionName}} keep working.
-            session_name = aws.caller_session_name(sts) or DEFAULT_SESSION_NAME
-        return aws.assume_role(
+            session_name = awscalls.caller_session_name(sts) or DEFAULT_SESSION_NAME
+        return awscalls.assume_role(
             sts,
             role_arn=str(request.role_arn),
             session_name=session_name,
@@ -152,13 +152,6 @@ def assume_role(source: Source, request: TokenRequest, *, log: Log) -> dict[str,
             duration=request.role_duration,
             log=log,
         )
-
-
-def frozen(entry: Mapping[str, Any]) -> ReadOnlyCredentials:
-    """Credentials from an assumed-role entry (see `aws.assume_role`)."""
-    return ReadOnlyCredentials(
-        entry["access_key_id"], entry["secret_access_key"], entry["session_token"]
-    )
 
 
 def fingerprint(creds: ReadOnlyCredentials) -> str:

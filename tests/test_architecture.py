@@ -15,8 +15,9 @@ from eksauth.cli import main
 from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eksauth"
-# The AWS boundary: sessions, clients and calls (aws.py) and the SigV4 presign (signer.py).
-BOTOCORE_MODULES = {"eksauth.aws", "eksauth.signer"}
+# The AWS boundary: sessions, clients and error mapping (aws.py), the SigV4 presign (signer.py)
+# and aws-cli's role-session cache (rolesessions.py, botocore's JSONFileCache).
+BOTOCORE_MODULES = {"eksauth.aws", "eksauth.signer", "eksauth.rolesessions"}
 MAX_MODULE_LINES = 400
 
 

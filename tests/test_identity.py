@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from eksauth import aws, awsauth, replay, token
+from eksauth import awsauth, awscalls, replay, token
 from eksauth.awsauth import AwsAuth, Entry
 from eksauth.errors import EksAuthError, StsError, TokenFormatError, UsageError, VerificationError
 from eksauth.replay import CallerIdentity
@@ -594,4 +594,4 @@ class TestLoadAwsAuth:
 class TestEc2Lookup:
     def test_no_credentials_is_a_reason(self) -> None:
         with pytest.raises(EksAuthError, match="no AWS credentials"):
-            aws.ec2_private_dns_name("i-0123456789abcdef0", region_name="eu-west-1")
+            awscalls.ec2_private_dns_name("i-0123456789abcdef0", region_name="eu-west-1")

@@ -340,21 +340,3 @@ class TestResolveConfig:
         with pytest.raises(SsoError) as caught:
             sso.resolve_config(full_config, **kwargs)
         assert caught.value.message == message
-
-
-class TestBoundary:
-    def test_the_sign_in_reaches_botocore_only_through_the_aws_boundary(self) -> None:
-        import ast
-
-        package = Path(sso.__file__).parent
-        importers = set()
-        for path in package.rglob("*.py"):
-            for node in ast.walk(ast.parse(path.read_text())):
-                names = []
-                if isinstance(node, ast.Import):
-                    names = [alias.name for alias in node.names]
-                elif isinstance(node, ast.ImportFrom):
-                    names = [node.module or ""]
-                if any(n.split(".")[0] in ("botocore", "boto3") for n in names):
-                    importers.add(path.relative_to(package).as_posix())
-        assert importers == {"aws.py", "signer.py"}

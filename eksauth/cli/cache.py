@@ -1,4 +1,4 @@
-"""`cache path|list|clear`: inspect or clear the token cache.
+"""`cache path|list|clear`: inspect or clear the token cache (and aws-cli's role sessions).
 
 The cache folder options are taken by the group and by every subcommand alike
 (`eksauth cache list --cache-dir X` and `eksauth cache --cache-dir X list`).
@@ -7,6 +7,7 @@ The cache folder options are taken by the group and by every subcommand alike
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import click
@@ -47,17 +48,32 @@ def cache_path(ctx: click.Context, /, **options: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print JSON.")
 @click.pass_context
 def cache_list(ctx: click.Context, /, as_json: bool, **options: Any) -> None:
-    """List cached tokens (never the tokens themselves)."""
-    from eksauth.api import list_cache
+    """List cached tokens and role sessions (never the tokens or keys themselves).
+
+    Role sessions are those of role profiles, in aws-cli's cache (~/.aws/cli/cache), which
+    eksauth shares with aws-cli on purpose.
+    """
+    from eksauth.inventory import list_cache, list_role_sessions
 
     rows = list_cache(_cache(ctx, options), now(ctx))
+    sessions = list_role_sessions(os.environ, now(ctx))
     if as_json:
-        click.echo(json.dumps(rows, indent=2))
+        listed = [{"kind": "token", **r} for r in rows]
+        listed += [{"kind": "role-session", **r} for r in sessions]
+        click.echo(json.dumps(listed, indent=2))
         return
-    if not rows:
+    if not rows and not sessions:
         click.echo("no cached tokens", err=True)
         return
-    columns = ("cluster", "region", "profile", "role_arn", "expiration", "time_left")
+    if rows:
+        _table(rows, ("cluster", "region", "profile", "role_arn", "expiration", "time_left"))
+    if sessions:
+        if rows:
+            click.echo()
+        _table(sessions, ("profile", "role_arn", "session", "expiration", "time_left"))
+
+
+def _table(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> None:
     table = [[str(row[c] if row[c] is not None else "-") for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in table)) for i, c in enumerate(columns)]
     click.echo("  ".join(c.upper().ljust(w) for c, w in zip(columns, widths)).rstrip())
@@ -68,10 +84,25 @@ def cache_list(ctx: click.Context, /, as_json: bool, **options: Any) -> None:
 @cache_group.command("clear", context_settings=CONTEXT)
 @with_options(cache_options)
 @click.option("--cluster-name", "-c", metavar="NAME", help="Only the tokens of this cluster.")
+@click.option(
+    "--include-aws-cli",
+    is_flag=True,
+    default=False,
+    help="Also delete the role sessions in aws-cli's cache (~/.aws/cli/cache).",
+)
 @click.pass_context
-def cache_clear(ctx: click.Context, /, cluster_name: str | None, **options: Any) -> None:
-    """Delete cached tokens (and, without --cluster-name, cached role credentials)."""
-    from eksauth.api import clear_cache
+def cache_clear(
+    ctx: click.Context, /, cluster_name: str | None, include_aws_cli: bool, **options: Any
+) -> None:
+    """Delete cached tokens (and, without --cluster-name, cached role credentials).
 
+    aws-cli's cache is left alone unless --include-aws-cli is given.
+    """
+    from eksauth.inventory import clear_cache, clear_role_sessions
+
+    if include_aws_cli and cluster_name is not None:
+        raise click.UsageError("--include-aws-cli cannot be combined with --cluster-name")
     removed = clear_cache(_cache(ctx, options), cluster_name)
+    if include_aws_cli:
+        removed += clear_role_sessions(os.environ)
     click.echo(f"removed {removed} cache entr{'y' if removed == 1 else 'ies'}", err=True)

@@ -215,10 +215,10 @@ def map_caller(
     def resolve(instance_id: str) -> str:
         # {{EC2PrivateDNSName}}: ask EC2 with the caller's profile, in the region given
         # (flag, then the environment's) or else the token's.
-        from eksauth import aws
+        from eksauth import aws, awscalls
 
         ec2_region = aws.region(region, os.environ, None) or caller.region
-        return aws.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
+        return awscalls.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
 
     return awsauth.map_identity(caller, tables, resolve_dns=resolve)
 

@@ -107,9 +107,9 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
 
 def _eks_client(profile: str | None, region: str | None) -> Any:
     """The `eks` client, or None (with a warning) when no region is known to ask EKS in."""
-    from eksauth import aws
+    from eksauth import awscalls
 
-    client = aws.eks_client(profile, region)
+    client = awscalls.eks_client(profile, region)
     if client.meta.region_name is None:
         warn("no region to ask EKS in, so only aws-auth is consulted (give --region)")
         return None

@@ -50,9 +50,9 @@ def describe_cluster(
 ) -> Cluster:
     """The cluster's endpoint and CA from EKS DescribeCluster (AWS_ENDPOINT_URL_EKS honoured),
     called as `assume_role_arn` when given (aws-cli's cross-account --assume-role-arn)."""
-    from eksauth import aws
+    from eksauth import awscalls
 
-    described = aws.describe_cluster(
+    described = awscalls.describe_cluster(
         name, region_name=region, profile=profile, assume_role_arn=assume_role_arn
     )
     return cluster_from_description(described, name)

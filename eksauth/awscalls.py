@@ -1,0 +1,128 @@
+"""The AWS API calls eksauth makes: AssumeRole, GetCallerIdentity, EKS DescribeCluster, EC2
+DescribeInstances. Each is built only from the boundary's sessions, clients (bounded timeouts,
+standard retries) and error mapping in `aws.py`, so this module never imports botocore itself.
+"""
+
+from __future__ import annotations
+
+import calendar
+import os
+from typing import Any, Callable
+
+from eksauth.aws import (
+    DIAGNOSTIC_CONFIG,
+    call,
+    client,
+    errors,
+    frozen,
+    region,
+    session,
+)
+from eksauth.errors import EksAuthError, StsError
+
+Log = Callable[[str], None]
+
+
+def assume_role(
+    sts: Any,
+    *,
+    role_arn: str,
+    session_name: str,
+    external_id: str | None,
+    duration: int | None,
+    log: Log,
+) -> dict[str, Any]:
+    """AssumeRole through `sts` (a `client(…, "sts", …)`); the credentials as cache fields."""
+    params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": session_name}
+    if external_id:
+        params["ExternalId"] = external_id
+    if duration:
+        params["DurationSeconds"] = duration
+    log(f"AssumeRole {role_arn} as session {session_name} via {sts.meta.endpoint_url}")
+    answer = call(lambda: sts.assume_role(**params), f"AssumeRole on {role_arn}", StsError)
+    answer = answer["Credentials"]
+    return {
+        "access_key_id": answer["AccessKeyId"],
+        "secret_access_key": answer["SecretAccessKey"],
+        "session_token": answer["SessionToken"],
+        "expires_at": calendar.timegm(answer["Expiration"].utctimetuple()),
+        "session_name": session_name,
+    }
+
+
+def caller_session_name(sts: Any) -> str | None:
+    """The session part of the caller's UserId (`AROA…:i-0abc…` → `i-0abc…`), if any."""
+    reply = call(sts.get_caller_identity, "GetCallerIdentity for --forward-session-name", StsError)
+    _, sep, name = str(reply["UserId"]).partition(":")
+    return name if sep and name else None
+
+
+# -- EKS and EC2 ---------------------------------------------------------------------------------
+
+
+# The session name aws-cli gives the role it assumes for update-kubeconfig's --assume-role-arn.
+DESCRIBE_SESSION_NAME = "EKSDescribeClusterSession"
+
+
+def describe_cluster(
+    name: str,
+    *,
+    region_name: str | None,
+    profile: str | None,
+    assume_role_arn: str | None = None,
+) -> dict[str, Any]:
+    """EKS DescribeCluster's `cluster` (AWS_ENDPOINT_URL_EKS honoured).
+
+    With `assume_role_arn`, the call is made as that role (e.g. in the cluster's own account),
+    as aws-cli's `update-kubeconfig --assume-role-arn` does; the role is used for nothing else.
+    """
+    offline = "or write it offline with --endpoint and --ca-data/--ca-file"
+    with errors(
+        profile,
+        service="EKS",
+        action="eks:DescribeCluster",
+        no_credentials_hint=f"set AWS_PROFILE, {offline}",
+    ):
+        made = session(profile, interactive=False)
+        where = region(region_name, os.environ, made)
+        credentials = None
+        if assume_role_arn:
+            fields = assume_role(
+                client(made, "sts", where),
+                role_arn=assume_role_arn,
+                session_name=DESCRIBE_SESSION_NAME,
+                external_id=None,
+                duration=None,
+                log=lambda _: None,
+            )
+            credentials = frozen(fields)
+        eks = client(made, "eks", where, credentials)
+        reply = call(lambda: eks.describe_cluster(name=name), f"eks:DescribeCluster {name}")
+    return dict(reply["cluster"])
+
+
+def eks_client(profile: str | None, region_name: str | None) -> Any:
+    """An `eks` client for the profile's credentials (AWS_ENDPOINT_URL_EKS honoured)."""
+    with errors(profile, service="EKS", action="eks:DescribeCluster"):
+        made = session(profile, interactive=False)
+        return client(made, "eks", region(region_name, os.environ, made), config=DIAGNOSTIC_CONFIG)
+
+
+def ec2_private_dns_name(
+    instance_id: str, *, region_name: str | None, profile: str | None = None
+) -> str:
+    """The instance's PrivateDnsName from ec2:DescribeInstances, as the authenticator asks.
+
+    Raises EksAuthError (the reason, for a note) when there are no credentials or EC2 says no.
+    """
+    with errors(profile, service="EC2", action="ec2:DescribeInstances"):
+        made = session(profile, interactive=False)
+        ec2 = client(made, "ec2", region(region_name, os.environ, made))
+        reply = call(
+            lambda: ec2.describe_instances(InstanceIds=[instance_id]), "ec2:DescribeInstances"
+        )
+    for reservation in reply.get("Reservations", []):
+        for instance in reservation.get("Instances", []):
+            if instance.get("InstanceId") == instance_id and instance.get("PrivateDnsName"):
+                return str(instance["PrivateDnsName"])
+    raise EksAuthError(f"EC2 has no private DNS name for {instance_id}")

@@ -1,0 +1,127 @@
+"""What the caches hold, for `eksauth cache list|clear`: eksauth's tokens and role credentials,
+and the role sessions in aws-cli's cache. Never a token, key or secret in what it returns.
+
+The orchestrator (`api.py`) owns the entries; this module only reads and removes them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from eksauth.api import ROLE_PREFIX, TOKEN_PREFIX
+from eksauth.cache import Cache
+
+
+def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:
+    """What `eksauth cache list` shows of each token entry: never the token or a secret."""
+    rows = []
+    for name in cache.names(TOKEN_PREFIX):
+        entry = cache.load(name)
+        if entry is None or not isinstance(entry.get("expires_at"), (int, float)):
+            continue
+        left = int(entry["expires_at"] - now)
+        rows.append(
+            {
+                "cluster": entry.get("cluster"),
+                "region": entry.get("region"),
+                "profile": entry.get("profile"),
+                "role_arn": entry.get("role_arn"),
+                "expiration": entry.get("expiration"),
+                "time_left": _duration(left) if left > 0 else "expired",
+                "seconds_left": max(left, 0),
+            }
+        )
+    return sorted(rows, key=lambda r: (str(r["cluster"]), str(r["region"]), str(r["profile"])))
+
+
+def clear_cache(cache: Cache, cluster: str | None = None) -> int:
+    """Delete token entries (of `cluster`, or all plus role credentials); the count removed."""
+    removed = 0
+    prefixes = [TOKEN_PREFIX] if cluster is not None else [TOKEN_PREFIX, ROLE_PREFIX]
+    for prefix in prefixes:
+        for name in cache.names(prefix):
+            entry = cache.load(name)
+            if cluster is not None and (entry is None or entry.get("cluster") != cluster):
+                continue
+            removed += cache.remove(name)
+    return removed
+
+
+def list_role_sessions(env: Mapping[str, str], now: float) -> list[dict[str, Any]]:
+    """What `eksauth cache list` shows of the role sessions in aws-cli's cache (shared with
+    aws-cli): the profile when one of ours hashes to the entry's name, the role, the expiry;
+    never a key or token. Entries that are not credentials, or not safe to read, are skipped."""
+    from eksauth import rolesessions
+    from eksauth.errors import EksAuthError
+    from eksauth.replay import canonicalize
+    from eksauth.token import rfc3339
+
+    rows = []
+    profiles: dict[str, tuple[str, str]] | None = None
+    for path, entry in _role_session_entries(env):
+        if profiles is None:
+            profiles = rolesessions.role_session_profiles()
+        key = os.path.basename(path)[: -len(".json")]
+        profile, role_arn = profiles.get(key, (None, None))
+        session_arn = (entry.get("AssumedRoleUser") or {}).get("Arn")
+        if role_arn is None and isinstance(session_arn, str):
+            try:
+                role_arn = canonicalize(session_arn)
+            except EksAuthError:
+                role_arn = None
+        expires_at = rolesessions.role_session_expiry(entry) or 0
+        left = int(expires_at - now)
+        rows.append(
+            {
+                "profile": profile,
+                "role_arn": role_arn,
+                "session": session_arn.rsplit("/", 1)[-1] if isinstance(session_arn, str) else None,
+                "expiration": rfc3339(expires_at),
+                "time_left": _duration(left) if left > 0 else "expired",
+                "seconds_left": max(left, 0),
+            }
+        )
+    return sorted(rows, key=lambda r: (str(r["profile"]), str(r["role_arn"]), r["expiration"]))
+
+
+def clear_role_sessions(env: Mapping[str, str]) -> int:
+    """Delete the role sessions in aws-cli's cache (`cache clear --include-aws-cli`); the count.
+
+    Only entries that read as cached credentials go; anything else in aws-cli's folder stays.
+    """
+    removed = 0
+    for path, _entry in _role_session_entries(env):
+        try:
+            os.unlink(path)
+        except OSError:
+            continue
+        removed += 1
+    return removed
+
+
+def _role_session_entries(env: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
+    from eksauth import rolesessions
+    from eksauth.cache import aws_cli_cache_dir, read_owned_file
+
+    folder = aws_cli_cache_dir(env)
+    try:
+        names = sorted(os.listdir(folder)) if folder is not None else []
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        if not name.endswith(".json") or folder is None:
+            continue
+        path = os.path.join(folder, name)
+        raw = read_owned_file(path, rolesessions.MAX_ROLE_SESSION_BYTES, private=False)
+        entry = rolesessions.role_session(raw) if raw is not None else None
+        if entry is not None:
+            found.append((path, entry))
+    return found
+
+
+def _duration(seconds: int) -> str:
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes}m{seconds:02d}s"
