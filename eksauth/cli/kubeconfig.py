@@ -70,6 +70,9 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
     from eksauth.kubeconfig import entries as kubeconfig
     from eksauth.kubeconfig import files
 
+    from eksauth.request import check_cluster_name
+
+    check_cluster_name(options["name"])  # it names entries and, with --kubelet, a file
     env = os.environ
     path = files.expand(options["kubeconfig"] or files.default_path(env))
     content = files.load(path)  # an invalid file fails here, before any AWS call
@@ -88,13 +91,16 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
     entries = kubeconfig.build_entries(
         cluster, user, alias=options["alias"], user_alias=options["user_alias"], ca_path=ca_path
     )
-    existed = kubeconfig.merge(content, entries)
     if options["dry_run"]:
+        kubeconfig.merge(content, entries)
         click.echo(files.dump(content), nl=False)
         return
     if ca_path is not None and pem is not None:
-        files.write_private(ca_path, pem)
-    files.write_private(path, files.dump(content).encode("utf-8"))
+        files.write_beside(ca_path, pem)
+    with files.locked(path):  # re-read under the lock: a concurrent writer's entries stay
+        content = files.load(path)
+        existed = kubeconfig.merge(content, entries)
+        files.write_private(path, files.dump(content).encode("utf-8"))
     _report(entries, path, existed=existed, verbose=options["verbose"])
 
 
@@ -140,11 +146,21 @@ def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
     Everything else in the file is kept. The file as it was is kept beside it as
     FILE.eksauth-backup; running the command again changes nothing.
     """
+    from eksauth.kubeconfig import files
+
+    path = files.expand(kubeconfig or files.default_path(os.environ))
+    if dry_run:
+        _migrate(path, dry_run=True)
+        return
+    with files.locked(path):  # no concurrent writer's change is lost between read and write
+        _migrate(path, dry_run=False)
+
+
+def _migrate(path: str, *, dry_run: bool) -> None:
     from eksauth.errors import KubeconfigError
     from eksauth.kubeconfig import files
     from eksauth.kubeconfig.migrate import migrate
 
-    path = files.expand(kubeconfig or files.default_path(os.environ))
     text = files.read_text(path)
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
@@ -160,6 +176,6 @@ def migrate_kubeconfig_command(kubeconfig: str | None, dry_run: bool) -> None:
         click.echo(f"nothing to migrate in {path}", err=True)
         return
     backup = files.backup_path(path)
-    files.write_private(backup, text.encode("utf-8"))
+    files.write_beside(backup, text.encode("utf-8"))
     files.write_private(path, files.dump(migration.content).encode("utf-8"))
     click.echo(f"wrote {path} (the previous file is {backup})", err=True)
