@@ -38,6 +38,8 @@ MIN_TOKEN_REMAINING_SECONDS = 60
 # Assumed-role credentials are reused until this close to their expiry (botocore refreshes its
 # own at 15/10 minutes; 5 leaves a signed token most of its 14 minutes).
 MIN_ROLE_REMAINING_SECONDS = 5 * 60
+# Entry times beyond this are not times (year ~33,000): treated like NaN, as corrupt.
+_HUGE = 1e12
 _TOKEN_FIELDS = ("token", "expiration")
 _ROLE_FIELDS = ("access_key_id", "secret_access_key", "session_token")
 
@@ -70,14 +72,16 @@ def _file_identity(path: str) -> list[int] | None:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+    # ctime too: a file rewritten in place with the same size and mtime (`touch -r`, a
+    # restored backup) still changes its ctime, which no one can set.
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
 def environment_fingerprint(env: Mapping[str, str]) -> list[Any]:
     """What decides the source credentials, region and STS host, short of resolving them.
 
     Every AWS_* variable is included (credentials, profile, region, endpoint, web identity,
-    container and IMDS settings...), and so is the identity (path, size, mtime, inode) of the
+    container and IMDS settings...), and so is the identity (path, size, mtime, ctime, inode) of the
     config and credentials files: a new key or a rewritten file is a new cache key.
     """
     variables = sorted((k, v) for k, v in env.items() if k.startswith("AWS_"))
@@ -127,10 +131,21 @@ def _fresh(
     entry = cache.load(name)
     if entry is None or not all(isinstance(entry.get(f), str) for f in fields):
         return None
-    expires_at = entry.get("expires_at")
-    if not isinstance(expires_at, (int, float)) or expires_at - now < min_remaining:
+    expires_at = _number(entry.get("expires_at"))
+    if expires_at is None or expires_at - now < min_remaining:
+        return None
+    signed_at = _number(entry.get("signed_at", now))
+    if signed_at is None or signed_at > now:
+        # Signed "in the future": the clock stepped back since, and STS would refuse it.
         return None
     return entry
+
+
+def _number(value: object) -> float | None:
+    """A finite int or float from an entry (not a bool, NaN or infinity), else None."""
+    if type(value) not in (int, float) or not -_HUGE < value < _HUGE:  # type: ignore[operator]
+        return None  # NaN fails every comparison
+    return value  # type: ignore[return-value]
 
 
 def cached_token(cache: Cache, key: str, now: float) -> IssuedToken | None:
@@ -150,9 +165,10 @@ def _looked_up_or_made(
 ) -> T:
     """The one miss step: take `name`'s lock, look again (another process may have made it
     meanwhile), else make it. Of many processes missing together, one makes, the rest read."""
-    with cache.lock(name) as held:
+    lock = cache.lock(name)
+    with lock as held:
         if not held:
-            log("could not take the cache lock in time; going on without it")
+            log(f"{lock.problem}; going on without the cache lock")
         found = look()
         if found is not None:
             log("made by another process meanwhile; served from the cache")
@@ -269,9 +285,10 @@ def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:
     rows = []
     for name in cache.names(TOKEN_PREFIX):
         entry = cache.load(name)
-        if entry is None or not isinstance(entry.get("expires_at"), (int, float)):
+        expires_at = None if entry is None else _number(entry.get("expires_at"))
+        if entry is None or expires_at is None:
             continue
-        left = int(entry["expires_at"] - now)
+        left = int(expires_at - now)
         rows.append(
             {
                 "cluster": entry.get("cluster"),
@@ -287,8 +304,11 @@ def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:
 
 
 def clear_cache(cache: Cache, cluster: str | None = None) -> int:
-    """Delete token entries (of `cluster`, or all plus role credentials); the count removed."""
+    """Delete token entries (of `cluster`, or all plus role credentials, and the temp files of
+    killed writers); the count of entries removed."""
     removed = 0
+    if cluster is None:
+        cache.remove_temp_files()
     prefixes = [TOKEN_PREFIX] if cluster is not None else [TOKEN_PREFIX, ROLE_PREFIX]
     for prefix in prefixes:
         for name in cache.names(prefix):
