@@ -245,6 +245,12 @@ def _service_error(exc: ClientError, what: str, error: type[AwsError]) -> AwsErr
     return error(f"{what} failed: {code}: {message}", hint=_HINTS.get(code), code=code)
 
 
+_UNREADABLE_CREDENTIALS = (
+    "could not load AWS credentials: the credential source (credential_process, SSO or "
+    "container endpoint) answered with something that cannot be read"
+)
+
+
 @contextmanager
 def errors(
     profile: str | None,
@@ -291,3 +297,23 @@ def errors(
         ) from None
     except BotoCoreError as exc:
         raise EksAuthError(f"AWS configuration error: {exc}") from None
+    except RuntimeError as exc:
+        # botocore's refresh of credentials that come back already expired (aws-cli prints
+        # this as one line too); RecursionError is a RuntimeError: nested past any sense.
+        if isinstance(exc, RecursionError):
+            raise CredentialsError(
+                _UNREADABLE_CREDENTIALS, hint="it is nested too deeply"
+            ) from None
+        if "expired" not in str(exc):
+            raise
+        raise CredentialsError(
+            "the AWS credentials were refreshed but are already expired",
+            hint="check the clock, and the Expiration a credential_process prints",
+        ) from None
+    except ValueError as exc:
+        # A credential_process (or container endpoint) printing something that is not JSON,
+        # or an Expiration that is not a date: botocore's json/dateutil errors, unmapped.
+        # The text is never quoted: it may hold a secret.
+        raise CredentialsError(
+            _UNREADABLE_CREDENTIALS, hint=f"{type(exc).__name__}: not JSON with valid fields"
+        ) from None

@@ -126,7 +126,7 @@ def _create(path: str, data: bytes) -> None:
         raise
 
 
-class exclusive:  # noqa: N801 -- used as `with exclusive(path):`, like a function
+class exclusive:
     """Hold `<path>.lock` as kubectl does: create it O_EXCL, remove it on the way out.
 
     Waits up to `timeout` seconds for another holder, then raises `LockTimeout` naming the lock

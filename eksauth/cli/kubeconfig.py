@@ -69,7 +69,6 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
     from eksauth.aws import profile_name
     from eksauth.kubeconfig import entries as kubeconfig
     from eksauth.kubeconfig import files
-
     from eksauth.request import check_cluster_name
 
     check_cluster_name(options["name"])  # it names entries and, with --kubelet, a file
