@@ -251,6 +251,27 @@ _UNREADABLE_CREDENTIALS = (
 )
 
 
+def _unreadable_credentials(exc: Exception) -> Exception:
+    """botocore's unmapped failures on a credential source's garbage, as one line each.
+
+    A credential_process (or container endpoint) printing something that is not JSON, an
+    Expiration that is not a date (json/dateutil ValueErrors), JSON nested past the recursion
+    limit, or credentials that come back already expired (a RuntimeError aws-cli prints as one
+    line). The text itself is never quoted: it may hold a secret. Other errors stay as they are.
+    """
+    if isinstance(exc, RecursionError):
+        return CredentialsError(_UNREADABLE_CREDENTIALS, hint="it is nested too deeply")
+    if isinstance(exc, ValueError):
+        hint = f"{type(exc).__name__}: not JSON with valid fields"
+        return CredentialsError(_UNREADABLE_CREDENTIALS, hint=hint)
+    if "expired" in str(exc):
+        return CredentialsError(
+            "the AWS credentials were refreshed but are already expired",
+            hint="check the clock, and the Expiration a credential_process prints",
+        )
+    return exc
+
+
 @contextmanager
 def errors(
     profile: str | None,
@@ -297,23 +318,5 @@ def errors(
         ) from None
     except BotoCoreError as exc:
         raise EksAuthError(f"AWS configuration error: {exc}") from None
-    except RuntimeError as exc:
-        # botocore's refresh of credentials that come back already expired (aws-cli prints
-        # this as one line too); RecursionError is a RuntimeError: nested past any sense.
-        if isinstance(exc, RecursionError):
-            raise CredentialsError(
-                _UNREADABLE_CREDENTIALS, hint="it is nested too deeply"
-            ) from None
-        if "expired" not in str(exc):
-            raise
-        raise CredentialsError(
-            "the AWS credentials were refreshed but are already expired",
-            hint="check the clock, and the Expiration a credential_process prints",
-        ) from None
-    except ValueError as exc:
-        # A credential_process (or container endpoint) printing something that is not JSON,
-        # or an Expiration that is not a date: botocore's json/dateutil errors, unmapped.
-        # The text is never quoted: it may hold a secret.
-        raise CredentialsError(
-            _UNREADABLE_CREDENTIALS, hint=f"{type(exc).__name__}: not JSON with valid fields"
-        ) from None
+    except (RuntimeError, ValueError) as exc:
+        raise _unreadable_credentials(exc) from None

@@ -68,7 +68,7 @@ def replace_private(path: str, data: bytes, *, like: os.stat_result | None = Non
 def _take_on(fd: int, like: os.stat_result) -> None:
     """Give the temp file `like`'s owner, group and mode (owner first: chown clears setuid)."""
     if hasattr(os, "fchown") and (like.st_uid, like.st_gid) != _ids():
-        try:
+        try:  # noqa: SIM105 -- contextlib would cost the cache-hit path an import
             os.fchown(fd, like.st_uid, like.st_gid)
         except PermissionError:  # not root: the file can only be ours, as it was for us
             pass

@@ -103,7 +103,7 @@ def _get(presigned: token.PresignedUrl, cluster: str, timeout: float) -> tuple[i
     def attempt() -> None:
         try:
             outcome.append(_request(presigned, cluster, timeout))
-        except BaseException as exc:  # handed to the caller's thread below
+        except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread below
             outcome.append(exc)
 
     # A daemon thread: if it is still stuck when we give up, process exit does not wait for it.

@@ -164,7 +164,7 @@ def parse_presigned(url: str) -> PresignedUrl:
         raise TokenFormatError("the token's URL contains whitespace or control characters")
     try:
         parts = urlsplit(url)
-    except ValueError as exc:  # `[::1` unclosed, `＃` that NFKC turns into a delimiter...
+    except ValueError as exc:  # `[::1` unclosed, a fullwidth number sign NFKC turns into `#`
         raise TokenFormatError(f"the token's URL cannot be parsed: {exc}") from None
     return PresignedUrl(
         url=url,
@@ -286,7 +286,8 @@ def _check_query(presigned: PresignedUrl) -> None:
     expires = presigned.param("X-Amz-Expires")
     if presigned.expires is None or not 0 <= presigned.expires <= MAX_EXPIRES_SECONDS:
         raise VerificationError(
-            f"X-Amz-Expires is {(expires or '')[:40]!r}; EKS accepts 0 to {MAX_EXPIRES_SECONDS} seconds"
+            f"X-Amz-Expires is {(expires or '')[:40]!r}; "
+            f"EKS accepts 0 to {MAX_EXPIRES_SECONDS} seconds"
         )
 
 
