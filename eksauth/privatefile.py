@@ -91,17 +91,17 @@ def replace_own(path: str, data: bytes) -> None:
     except FileNotFoundError:
         _create(path, data)
         return
-    refuse_unless_own(path, st)
+    refuse_unless_own(st)
     replace_private(path, data)
 
 
-def refuse_unless_own(path: str, st: os.stat_result) -> None:
+def refuse_unless_own(st: os.stat_result) -> None:
     """`PlantedError` unless `st` is a regular file owned by the caller."""
     if not stat.S_ISREG(st.st_mode):
         kind = "a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-        raise PlantedError(errno.EEXIST, f"{path} is {kind}; refusing to write through it")
+        raise PlantedError(errno.EEXIST, f"it is {kind}; refusing to write through it")
     if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        raise PlantedError(errno.EPERM, f"{path} belongs to another user; refusing to replace it")
+        raise PlantedError(errno.EPERM, "it belongs to another user; refusing to replace it")
 
 
 def _create(path: str, data: bytes) -> None:
@@ -109,7 +109,7 @@ def _create(path: str, data: bytes) -> None:
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:  # planted between our look and our create
-        raise PlantedError(errno.EEXIST, f"{path} appeared while writing; refusing") from None
+        raise PlantedError(errno.EEXIST, "it appeared while writing; refusing") from None
     try:
         try:
             view = memoryview(data)

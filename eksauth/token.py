@@ -286,7 +286,7 @@ def _check_query(presigned: PresignedUrl) -> None:
     expires = presigned.param("X-Amz-Expires")
     if presigned.expires is None or not 0 <= presigned.expires <= MAX_EXPIRES_SECONDS:
         raise VerificationError(
-            f"X-Amz-Expires is {(expires or '')[:40]!r}; "
+            f"X-Amz-Expires is {expires if expires is None else expires[:40]!r}; "
             f"EKS accepts 0 to {MAX_EXPIRES_SECONDS} seconds"
         )
 

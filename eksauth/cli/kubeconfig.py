@@ -164,17 +164,17 @@ def _migrate(path: str, *, dry_run: bool) -> None:
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
     migration = migrate(files.parse(text, path))
+    backup = files.backup_path(path)
+    if migration.changed and not dry_run:  # written first: a refusal is then the only line
+        files.write_beside(backup, text.encode("utf-8"))
+        files.write_private(path, files.dump(migration.content).encode("utf-8"))
     for line in migration.skipped:
         warn(f"left {line}")
     for line in migration.changed:
         click.echo(f"{'would migrate' if dry_run else 'migrated'} {line}", err=True)
     if dry_run:
         click.echo(files.dump(migration.content), nl=False)
-        return
-    if not migration.changed:
+    elif not migration.changed:
         click.echo(f"nothing to migrate in {path}", err=True)
-        return
-    backup = files.backup_path(path)
-    files.write_beside(backup, text.encode("utf-8"))
-    files.write_private(path, files.dump(migration.content).encode("utf-8"))
-    click.echo(f"wrote {path} (the previous file is {backup})", err=True)
+    else:
+        click.echo(f"wrote {path} (the previous file is {backup})", err=True)
