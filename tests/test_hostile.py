@@ -54,7 +54,12 @@ NEEDS_ROOT = pytest.mark.skipif(
 def run_installed(*args: str, timeout: float = 30, **kwargs: Any) -> subprocess.CompletedProcess:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     return subprocess.run(
-        [tool("eksauth"), *args], env=env, capture_output=True, timeout=timeout, **kwargs
+        [tool("eksauth"), *args],
+        check=False,
+        env=env,
+        capture_output=True,
+        timeout=timeout,
+        **kwargs,
     )
 
 
@@ -315,21 +320,11 @@ class TestConcurrentWriters:
     def test_eight_parallel_updates_keep_eight_clusters(self, tmp_path: Path) -> None:
         config = tmp_path / "config"
         env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        argv = [tool("eksauth"), "update-kubeconfig", "--kubeconfig", str(config), *OFFLINE]
         runs = [
             subprocess.Popen(
-                [
-                    tool("eksauth"),
-                    "update-kubeconfig",
-                    "--name",
-                    f"c{i}",
-                    "--kubeconfig",
-                    str(config),
-                    *OFFLINE,
-                ],
-                env=env,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-            )  # fmt: skip
+                [*argv, "--name", f"c{i}"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
             for i in range(8)
         ]
         for run in runs:
@@ -343,9 +338,9 @@ class TestConcurrentWriters:
         config = tmp_path / "config"
         with privatefile.exclusive(str(config)):
             started = time.monotonic()
-            with pytest.raises(privatefile.LockTimeout, match="held by another writer"):
-                with privatefile.exclusive(str(config), timeout=0.3):
-                    pass
+            second = privatefile.exclusive(str(config), timeout=0.3)
+            with pytest.raises(privatefile.LockTimeout, match="held by another writer"), second:
+                pass
             assert time.monotonic() - started < 5
 
 
@@ -396,7 +391,7 @@ class TestBoundedCost:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ACCESS")}
         result = subprocess.run(
             [tool("eksauth"), *ARGS, "--profile", "deep", "--no-cache"],
-            env=env, capture_output=True, text=True, timeout=60,
+            check=False, env=env, capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert "nested too deeply" in one_error_line(result)
 
@@ -419,7 +414,7 @@ class TestBoundedCost:
         )
         result = subprocess.run(
             [tool("eksauth"), *ARGS, "--profile", "odd", "--no-cache"],
-            env=dict(os.environ), capture_output=True, text=True, timeout=60,
+            check=False, env=dict(os.environ), capture_output=True, text=True, timeout=60,
         )  # fmt: skip
         assert expected in one_error_line(result)
 
@@ -431,9 +426,9 @@ class TestBoundedCost:
             token.check_offline(odd, SEED_SIGNED)
 
     def test_a_deep_sts_reply_is_an_error_not_a_crash(self) -> None:
-        with _Server(b'{"a":' * 50_000 + b"1" + b"}" * 50_000, trickle=False) as server:
-            with pytest.raises(StsError):
-                replay.verify(*_token_for(server.url), **_verify_args(server.url), timeout=5)
+        deep = b'{"a":' * 50_000 + b"1" + b"}" * 50_000
+        with _Server(deep, trickle=False) as server, pytest.raises(StsError):
+            replay.verify(*_token_for(server.url), **_verify_args(server.url), timeout=5)
 
     def test_verify_has_a_total_deadline(self) -> None:
         with _Server(b"", trickle=True) as server:
@@ -513,7 +508,7 @@ class TestOneLine:
     def test_odd_command_lines(self, args: tuple[bytes, ...], code: int) -> None:
         env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
         result = subprocess.run(
-            [tool("eksauth").encode(), *args], env=env, capture_output=True, timeout=30
+            [tool("eksauth").encode(), *args], check=False, env=env, capture_output=True, timeout=30
         )
         one_error_line(result, code=code)
 
@@ -543,7 +538,13 @@ class TestOneLine:
 def _run_with_stdout(args: tuple[str, ...], fd: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     return subprocess.run(
-        [tool("eksauth"), *args], env=env, stdout=fd, stderr=subprocess.PIPE, text=True, timeout=30
+        [tool("eksauth"), *args],
+        check=False,
+        env=env,
+        stdout=fd,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=30,
     )
 
 
@@ -574,3 +575,23 @@ def test_unparsable_token_url_is_a_token_error() -> None:
         token.parse_presigned("https://[::1/")
     with pytest.raises(EksAuthError):
         token.check_token(_token_of("https://[::1/"), FROZEN)
+
+
+# -- the cache-hit path pays for none of this ----------------------------------------------------
+
+
+def test_a_hit_still_imports_no_json_typing_or_threads(tmp_path: Path) -> None:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    args = [*ARGS, "--cache-dir", str(tmp_path / "c")]
+    subprocess.run([tool("eksauth"), *args], env=env, capture_output=True, check=True)
+    # (re and contextlib are not listed: site imports them for the editable install's .pth)
+    unwanted = ("json", "typing", "threading", "eksauth.stdio", "eksauth.boundedyaml", "yaml")
+    probe = (
+        "import sys; from eksauth.fastpath import main; code = main();"
+        f"sys.stderr.write(repr(sorted(m for m in {unwanted!r} if m in sys.modules)));"
+        "sys.exit(code)"
+    )
+    hit = subprocess.run(
+        [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True, check=True
+    )
+    assert hit.stderr == "[]"
