@@ -176,11 +176,11 @@ def write_beside(path: str, data: bytes) -> None:
 @contextmanager
 def locked(path: str, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
     """Hold kubectl's `<kubeconfig>.lock` while reading and rewriting the file, so that
-    concurrent writers (eksauth, kubectl, aws-cli...) each see the others' entries."""
-    target = os.path.realpath(path)
+    concurrent writers (eksauth, kubectl, aws-cli...) each see the others' entries. The lock
+    is named after the path as given, as kubectl names it, even when that is a symlink."""
     try:
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        with exclusive(target, timeout):
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with exclusive(path, timeout):
             yield
     except (LockTimeout, PlantedError) as exc:
         raise KubeconfigError(f"cannot lock {path}: {exc.strerror}") from None
