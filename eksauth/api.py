@@ -38,6 +38,8 @@ MIN_TOKEN_REMAINING_SECONDS = 60
 # Assumed-role credentials are reused until this close to their expiry (botocore refreshes its
 # own at 15/10 minutes; 5 leaves a signed token most of its 14 minutes).
 MIN_ROLE_REMAINING_SECONDS = 5 * 60
+# Entry times beyond this are not times (year ~33,000): treated like NaN, as corrupt.
+_HUGE = 1e12
 _TOKEN_FIELDS = ("token", "expiration")
 _ROLE_FIELDS = ("access_key_id", "secret_access_key", "session_token")
 
@@ -70,14 +72,16 @@ def _file_identity(path: str) -> list[int] | None:
         st = os.stat(path)
     except OSError:
         return None
-    return [st.st_size, st.st_mtime_ns, st.st_ino, st.st_dev]
+    # ctime too: a file rewritten in place with the same size and mtime (`touch -r`, a
+    # restored backup) still changes its ctime, which no one can set.
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
 def environment_fingerprint(env: Mapping[str, str]) -> list[Any]:
     """What decides the source credentials, region and STS host, short of resolving them.
 
     Every AWS_* variable is included (credentials, profile, region, endpoint, web identity,
-    container and IMDS settings...), and so is the identity (path, size, mtime, inode) of the
+    container and IMDS settings...), and so is the identity (path, size, mtime, ctime, inode) of the
     config and credentials files: a new key or a rewritten file is a new cache key.
     """
     variables = sorted((k, v) for k, v in env.items() if k.startswith("AWS_"))
@@ -127,10 +131,21 @@ def _fresh(
     entry = cache.load(name)
     if entry is None or not all(isinstance(entry.get(f), str) for f in fields):
         return None
-    expires_at = entry.get("expires_at")
-    if not isinstance(expires_at, (int, float)) or expires_at - now < min_remaining:
+    expires_at = number(entry.get("expires_at"))
+    if expires_at is None or expires_at - now < min_remaining:
+        return None
+    signed_at = number(entry.get("signed_at", now))
+    if signed_at is None or signed_at > now:
+        # Signed "in the future": the clock stepped back since, and STS would refuse it.
         return None
     return entry
+
+
+def number(value: object) -> float | None:
+    """A finite int or float from an entry (not a bool, NaN or infinity), else None."""
+    if type(value) not in (int, float) or not -_HUGE < value < _HUGE:  # type: ignore[operator]
+        return None  # NaN fails every comparison
+    return value  # type: ignore[return-value]
 
 
 def cached_token(cache: Cache, key: str, now: float) -> IssuedToken | None:
@@ -156,7 +171,7 @@ def _looked_up_or_made(
     lock = cache.lock(name) if timeout is None else cache.lock(name, timeout)
     with lock as held:
         if not held:
-            log("could not take the cache lock in time; going on without it")
+            log(f"{lock.problem}; going on without the cache lock")
         found = look()
         if found is not None:
             log(f"{name} was made by another process meanwhile; reusing it")

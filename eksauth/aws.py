@@ -269,6 +269,33 @@ def _service_error(exc: ClientError, what: str, error: type[AwsError]) -> AwsErr
     return error(f"{what} failed: {code}: {message}", hint=_HINTS.get(code), code=code)
 
 
+_UNREADABLE_CREDENTIALS = (
+    "could not load AWS credentials: the credential source (credential_process, SSO or "
+    "container endpoint) answered with something that cannot be read"
+)
+
+
+def _unreadable_credentials(exc: Exception) -> Exception:
+    """botocore's unmapped failures on a credential source's garbage, as one line each.
+
+    A credential_process (or container endpoint) printing something that is not JSON, an
+    Expiration that is not a date (json/dateutil ValueErrors), JSON nested past the recursion
+    limit, or credentials that come back already expired (a RuntimeError aws-cli prints as one
+    line). The text itself is never quoted: it may hold a secret. Other errors stay as they are.
+    """
+    if isinstance(exc, RecursionError):
+        return CredentialsError(_UNREADABLE_CREDENTIALS, hint="it is nested too deeply")
+    if isinstance(exc, ValueError):
+        hint = f"{type(exc).__name__}: not JSON with valid fields"
+        return CredentialsError(_UNREADABLE_CREDENTIALS, hint=hint)
+    if "expired" in str(exc):
+        return CredentialsError(
+            "the AWS credentials were refreshed but are already expired",
+            hint="check the clock, and the Expiration a credential_process prints",
+        )
+    return exc
+
+
 @contextmanager
 def errors(
     profile: str | None,
@@ -318,3 +345,5 @@ def errors(
         ) from None
     except BotoCoreError as exc:
         raise EksAuthError(f"AWS configuration error: {exc}") from None
+    except (RuntimeError, ValueError) as exc:
+        raise _unreadable_credentials(exc) from None

@@ -8,9 +8,16 @@ Rules (each one a test):
 - The folder is 0700 and entries 0600 from the moment they exist, whatever the umask; entries are
   written to a temp file in the same folder, fsynced and `os.replace`d, so a reader sees the old
   entry or the new one, never half of one.
-- An entry is read with O_NOFOLLOW|O_NONBLOCK (a planted FIFO cannot stall it) and trusted only
-  if it is a regular file owned by us with no group/other bits and valid content; anything else
-  is a miss, and is replaced by the next write.
+- An entry is opened with O_NOFOLLOW|O_NONBLOCK (a FIFO planted in its place cannot hang us) and
+  trusted only if it is a regular file owned by us with no group/other bits and valid content;
+  anything else is a miss, and is replaced by the next write.
+- The folder is used, for reads as for writes, only if it is a real folder of ours with no
+  group/other bits. eksauth never changes the mode of a folder it did not create: `--cache-dir
+  /tmp` (or $HOME, or any shared folder) is refused with one warning line, and the token is
+  still printed; name a private folder (or one that does not exist yet) instead. The one
+  exception is a loose folder of ours named `eksauth` (the default's name): that is eksauth's
+  own, and is tightened to 0700.
+- A lock file that is not our private regular file is repaired (ours, loose) or replaced.
 - The cache never breaks the command: a folder that cannot be used costs one warning line.
 """
 
@@ -20,16 +27,16 @@ import errno
 import os
 import stat
 import sys
-import time
 
 from eksauth import jsonlite
-from eksauth.privatefile import replace_private
+from eksauth.privatefile import is_temp_name, replace_private
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from types import TracebackType
     from typing import Any, Callable
+
+    from eksauth.locks import Lock
 
     Warn = Callable[[str], None]
 
@@ -40,6 +47,9 @@ FORMAT = 1
 # its own: long enough for a cold start on a busy node, short enough never to stall kubectl.
 LOCK_WAIT_SECONDS = 10.0
 _MAX_ENTRY_BYTES = 64 * 1024
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
 def default_cache_dir(env: Mapping[str, str]) -> str | None:
@@ -131,12 +141,13 @@ class Cache:
         self._warn = warn
         self._warned = False
         self._ready = False
+        self._trusted: bool | None = None  # the folder checked for reading, once
 
     # -- reading ---------------------------------------------------------------------------
 
     def load(self, name: str) -> dict[str, Any] | None:
         """The entry `name` if it is ours, private, intact and of our format; else None."""
-        if self.folder is None:
+        if self.folder is None or not self._readable():
             return None
         raw = read_owned_file(os.path.join(self.folder, name + ".json"), _MAX_ENTRY_BYTES)
         if raw is None:
@@ -145,9 +156,20 @@ class Cache:
             entry = jsonlite.loads(raw.decode("utf-8"))
         except ValueError:  # UnicodeDecodeError included
             return None
-        if not isinstance(entry, dict) or entry.get("format") != FORMAT:
+        if not isinstance(entry, dict) or type(entry.get("format")) is not int:
             return None
-        return entry
+        return entry if entry["format"] == FORMAT else None
+
+    def _readable(self) -> bool:
+        """Whether the folder is one we would write to: entries in anyone else's are not ours."""
+        if self._trusted is None:
+            try:
+                self._trusted = (
+                    _folder_problem(os.stat(self.folder or "", follow_symlinks=False)) is None
+                )
+            except OSError:
+                self._trusted = False
+        return self._trusted
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -174,6 +196,24 @@ class Cache:
             return False
         return True
 
+    def remove_temp_files(self) -> int:
+        """Delete the temp files of writers killed mid-write (they may hold role secrets)."""
+        if self.folder is None or not self._readable():
+            return 0
+        try:
+            files = os.listdir(self.folder)
+        except OSError:
+            return 0
+        removed = 0
+        for name in files:
+            if is_temp_name(name):
+                try:
+                    os.unlink(os.path.join(self.folder, name))
+                except OSError:
+                    continue
+                removed += 1
+        return removed
+
     def names(self, prefix: str) -> list[str]:
         """Entry names with `prefix`, sorted; empty when the folder is missing."""
         if self.folder is None:
@@ -187,23 +227,37 @@ class Cache:
         )
 
     def _prepare(self) -> bool:
-        """Create the folder 0700 (tightening one of ours that is looser); False if unusable."""
+        """Create the folder 0700, or check that it is a private folder of ours; False if not.
+
+        A folder we did not create is never chmod'ed: a loose or foreign one is refused.
+        """
         if self._ready:
             return True
         if self.folder is None:
             self._warn_once("no cache folder (no home folder and no --cache-dir): not cached")
             return False
         try:
-            os.makedirs(self.folder, mode=0o700, exist_ok=True)
-            st = os.stat(self.folder, follow_symlinks=False)
-            if not stat.S_ISDIR(st.st_mode):
-                raise OSError(errno.ENOTDIR, "not a folder")
-            if hasattr(os, "getuid") and st.st_uid != os.getuid():
-                raise OSError(errno.EPERM, "the folder belongs to another user")
-            if stat.S_IMODE(st.st_mode) & 0o077:
+            try:
+                os.makedirs(os.path.dirname(self.folder), mode=0o700, exist_ok=True)
+                os.mkdir(self.folder, 0o700)
+            except FileExistsError:
+                pass
+            else:  # ours, just made: exactly 0700 whatever the umask
                 os.chmod(self.folder, 0o700)
+            st = os.stat(self.folder, follow_symlinks=False)
+            problem = _folder_problem(st)
+            if problem is not None and _ours_to_tighten(self.folder, st):
+                os.chmod(self.folder, 0o700)
+                problem = None
+                self._trusted = None
         except OSError as exc:
             self._warn_once(f"cannot use the token cache {self.folder}: {_reason(exc)}")
+            return False
+        if problem is not None:
+            self._warn_once(
+                f"not using {self.folder} as the token cache: {problem} "
+                "(eksauth never changes a folder it did not create; name a private one)"
+            )
             return False
         self._ready = True
         return True
@@ -220,86 +274,80 @@ class Cache:
 
         Only the miss path locks, and it looks in the cache again once the lock is held, so
         32 kubectl processes starting together sign once. A lock not granted within `timeout`
-        is not worth stalling kubectl for: `held` is then False and the caller signs anyway.
+        is not worth stalling kubectl for: `held` is then False, `Lock.problem` says why, and
+        the caller signs anyway.
         """
-        return Lock(self._open_lock(name), timeout)
+        from eksauth.locks import Lock  # only the miss path locks
 
-    def _open_lock(self, name: str) -> int | None:
         if not self._prepare() or self.folder is None:
-            return None
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+            return Lock(None, timeout, "the cache folder cannot be used")
+        path = os.path.join(self.folder, name + ".lock")
         try:
-            fd = os.open(os.path.join(self.folder, name + ".lock"), flags, 0o600)
-        except OSError:
-            return None
+            return Lock(_open_lock(path), timeout)
+        except OSError as exc:
+            return Lock(None, timeout, f"the lock file {path} cannot be used: {_reason(exc)}")
+
+
+def _open_lock(path: str) -> int:
+    """The lock file, opened; one that is not our private regular file is repaired (ours,
+    with loose modes: chmod 0600) or replaced (anything else in our own folder)."""
+    flags = os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC | _NONBLOCK
+    for _attempt in range(2):
         try:
-            if _private_regular_file(os.fstat(fd)):
-                return fd
-        except OSError:
-            pass
-        os.close(fd)
-        return None
-
-
-class Lock:
-    """An exclusive lock on an open lock file; closing the descriptor releases it."""
-
-    def __init__(self, fd: int | None, timeout: float) -> None:
-        self._fd = fd
-        self._timeout = timeout
-
-    def __enter__(self) -> bool:
-        return self._fd is not None and _acquire(self._fd, self._timeout)
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        value: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
-
-
-def _acquire(fd: int, timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    delay = 0.005
-    while True:
-        if _try_lock(fd):
-            return True
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(delay)
-        delay = min(delay * 2, 0.1)
-
-
-def _try_lock(fd: int) -> bool:
-    try:
-        if sys.platform == "win32":
-            import msvcrt  # Windows only
-
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+            fd = os.open(path, flags, 0o600)
+        except OSError as exc:
+            if exc.errno not in (errno.ELOOP, errno.EISDIR, errno.ENXIO, errno.EACCES):
+                raise
         else:
-            import fcntl  # only the miss path locks
+            st = os.fstat(fd)
+            if _private_regular_file(st):
+                return fd
+            if stat.S_ISREG(st.st_mode) and _owned(st) and hasattr(os, "fchmod"):
+                os.fchmod(fd, 0o600)
+                return fd
+            os.close(fd)
+        _unlink_or_rmdir(path)  # a symlink, FIFO, folder or foreign file: it goes
+    raise OSError(errno.EEXIST, "it keeps being replaced by something else")
 
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
+
+def _unlink_or_rmdir(path: str) -> None:
+    try:
+        os.unlink(path)
+    except IsADirectoryError:
+        os.rmdir(path)
+    except PermissionError:  # macOS/BSD: unlink of a folder
+        os.rmdir(path)
 
 
-def _owned_regular_file(st: os.stat_result) -> bool:
-    if not stat.S_ISREG(st.st_mode):
-        return False
+def _owned(st: os.stat_result) -> bool:
     # Windows: the folder's ACL is what protects the entries.
     return not hasattr(os, "getuid") or st.st_uid == os.getuid()
 
 
+def _owned_regular_file(st: os.stat_result) -> bool:
+    return stat.S_ISREG(st.st_mode) and _owned(st)
+
+
 def _private_regular_file(st: os.stat_result) -> bool:
-    if not _owned_regular_file(st):
-        return False
-    return not hasattr(os, "getuid") or not stat.S_IMODE(st.st_mode) & 0o077
+    private = not hasattr(os, "getuid") or not stat.S_IMODE(st.st_mode) & 0o077
+    return _owned_regular_file(st) and private
+
+
+def _ours_to_tighten(folder: str, st: os.stat_result) -> bool:
+    """A loose folder named `eksauth` (as the default is) and owned by us is eksauth's own
+    folder, loosened by a copy or an old umask: tightened. Any other is left as it is."""
+    return os.path.basename(folder) == APP_NAME and stat.S_ISDIR(st.st_mode) and _owned(st)
+
+
+def _folder_problem(st: os.stat_result) -> str | None:
+    """Why a folder (lstat'ed) cannot hold our entries, or None when it is ours and private."""
+    if not stat.S_ISDIR(st.st_mode):
+        return "it is not a folder"
+    if not _owned(st):
+        return "it belongs to another user"
+    if hasattr(os, "getuid") and stat.S_IMODE(st.st_mode) & 0o077:
+        return f"others can open it (mode {stat.S_IMODE(st.st_mode):04o})"
+    return None
 
 
 def _reason(exc: OSError) -> str:

@@ -25,12 +25,21 @@ def main(argv: Sequence[str] | None = None, now: float | None = None) -> int:
     if now is None:
         now = time.time()
     args = list(sys.argv[1:] if argv is None else argv)
-    served = serve_from_cache(args, os.environ, now)
-    if served is not None:
-        return served
-    from eksauth.cli import run  # click and botocore only on a miss
+    try:
+        served = serve_from_cache(args, os.environ, now)
+        if served is not None:
+            return served
+        from eksauth.cli import run  # click and botocore only on a miss
 
-    return run(args, now=now)
+        status = run(args, now=now)
+        sys.stdout.flush()
+    except OSError as exc:  # kubectl went away mid-read, or stdout is full: one line
+        from eksauth.stdio import is_stdout_failure, stdout_failed
+
+        if not is_stdout_failure(exc):
+            raise
+        return stdout_failed(exc)
+    return status
 
 
 def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) -> int | None:

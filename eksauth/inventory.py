@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from eksauth.api import ROLE_PREFIX, TOKEN_PREFIX
+from eksauth.api import ROLE_PREFIX, TOKEN_PREFIX, number
 from eksauth.cache import Cache
 
 
@@ -19,9 +19,10 @@ def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:
     rows = []
     for name in cache.names(TOKEN_PREFIX):
         entry = cache.load(name)
-        if entry is None or not isinstance(entry.get("expires_at"), (int, float)):
+        expires_at = None if entry is None else number(entry.get("expires_at"))
+        if entry is None or expires_at is None:
             continue
-        left = int(entry["expires_at"] - now)
+        left = int(expires_at - now)
         rows.append(
             {
                 "cluster": entry.get("cluster"),
@@ -37,8 +38,11 @@ def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:
 
 
 def clear_cache(cache: Cache, cluster: str | None = None) -> int:
-    """Delete token entries (of `cluster`, or all plus role credentials); the count removed."""
+    """Delete token entries (of `cluster`, or all plus role credentials, and the temp files of
+    killed writers); the count of entries removed."""
     removed = 0
+    if cluster is None:
+        cache.remove_temp_files()
     prefixes = [TOKEN_PREFIX] if cluster is not None else [TOKEN_PREFIX, ROLE_PREFIX]
     for prefix in prefixes:
         for name in cache.names(prefix):

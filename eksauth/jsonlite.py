@@ -13,6 +13,12 @@ from __future__ import annotations
 _WHITESPACE = " \t\n\r"
 
 
+def _no_constants(name: str) -> float:
+    # NaN and Infinity are not JSON (Go's encoding/json refuses them too), and a NaN expiry
+    # compares false with everything: an entry holding one would never expire.
+    raise ValueError(f"{name} is not a JSON number")
+
+
 class _DecoderSettings:
     """The attributes `_json.make_scanner` reads from a `json.JSONDecoder`, at their defaults."""
 
@@ -21,7 +27,7 @@ class _DecoderSettings:
     object_pairs_hook = None
     parse_float = float
     parse_int = int
-    parse_constant = float  # NaN, Infinity, -Infinity, as json.loads accepts them
+    parse_constant = staticmethod(_no_constants)  # strict: NaN, Infinity, -Infinity refused
 
 
 try:
@@ -34,16 +40,22 @@ else:
 
 
 def loads(text: str) -> object:
-    """`json.loads(text)` for a str; raises ValueError on anything that is not one JSON value."""
+    """`json.loads(text)` for a str, but strict (no NaN/Infinity) and bounded (a document
+    nested past the recursion limit is refused): ValueError for anything but one JSON value."""
     if _scan is None:  # pragma: no cover
         import json
 
-        return json.loads(text)
+        try:
+            return json.loads(text, parse_constant=_no_constants)
+        except RecursionError:
+            raise ValueError("the JSON document is nested too deeply") from None
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         value, end = _scan(text, start)
     except StopIteration:
         raise ValueError("not a JSON document") from None
+    except RecursionError:
+        raise ValueError("the JSON document is nested too deeply") from None
     if text[end:].strip(_WHITESPACE):
         raise ValueError("extra data after the JSON document")
     return value

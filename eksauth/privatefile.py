@@ -3,20 +3,46 @@
 A temp file beside the target, created 0600 with O_EXCL|O_NOFOLLOW (and chmod'ed to exactly
 0600, since the umask can only narrow), written, fsynced, then `os.replace`d over the target:
 readers see the old content or the new, never half, and nobody else can read it in between.
+Temp files are named `.NAME.PID.NS.tmp` (`TEMP_SUFFIX`), so a store can find and remove the
+ones a killed writer left behind.
+
+Files eksauth creates *beside* user data (a kubeconfig backup, a kubelet CA file) go through
+`replace_own`: whatever is at the path must be absent or a regular file of ours, else nothing
+is written (`PlantedError`): a symlink planted in a shared folder never redirects a write.
+`exclusive` is kubectl's `<file>.lock`: created with O_EXCL, removed after, a bounded wait.
 Stdlib only; used by the token cache and the kubeconfig writer.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import stat
 import time
 
+TEMP_SUFFIX = ".tmp"
+# kubectl waits for another writer's `<file>.lock` for a few seconds; so do we.
+LOCK_WAIT_SECONDS = 10.0
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
-def replace_private(path: str, data: bytes) -> None:
-    """Replace `path` with `data`, mode 0600; raises OSError, leaving no temp file behind."""
+
+class PlantedError(OSError):
+    """Something other than our own regular file is where we would write."""
+
+
+class LockTimeout(OSError):
+    """Another writer held `<file>.lock` for longer than we wait."""
+
+
+def replace_private(path: str, data: bytes, *, like: os.stat_result | None = None) -> None:
+    """Replace `path` with `data`, mode 0600; raises OSError, leaving no temp file behind.
+
+    With `like` (the stat of the file being rewritten), the new file keeps its owner, group and
+    mode, as kubectl does: root rewriting a user's kubeconfig must not take it from them.
+    """
     folder, name = os.path.split(path)
-    temp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}.tmp")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    temp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}{TEMP_SUFFIX}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
     fd = os.open(temp, flags, 0o600)
     try:
         try:
@@ -26,6 +52,8 @@ def replace_private(path: str, data: bytes) -> None:
             while view:
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
+            if like is not None:
+                _take_on(fd, like)
         finally:
             os.close(fd)
         os.replace(temp, path)
@@ -35,3 +63,110 @@ def replace_private(path: str, data: bytes) -> None:
         except OSError:
             pass
         raise
+
+
+def _take_on(fd: int, like: os.stat_result) -> None:
+    """Give the temp file `like`'s owner, group and mode (owner first: chown clears setuid)."""
+    if hasattr(os, "fchown") and (like.st_uid, like.st_gid) != _ids():
+        try:  # noqa: SIM105 -- contextlib would cost the cache-hit path an import
+            os.fchown(fd, like.st_uid, like.st_gid)
+        except PermissionError:  # not root: the file can only be ours, as it was for us
+            pass
+    if hasattr(os, "fchmod"):
+        os.fchmod(fd, stat.S_IMODE(like.st_mode))
+
+
+def _ids() -> tuple[int, int]:
+    return (os.getuid(), os.getgid()) if hasattr(os, "getuid") else (0, 0)
+
+
+def replace_own(path: str, data: bytes) -> None:
+    """Create `path` (O_EXCL|O_NOFOLLOW), or replace it only if it is a regular file of ours.
+
+    Anything else there (a symlink, a FIFO, a folder, another user's file) raises
+    `PlantedError` and nothing is written.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        _create(path, data)
+        return
+    refuse_unless_own(st)
+    replace_private(path, data)
+
+
+def refuse_unless_own(st: os.stat_result) -> None:
+    """`PlantedError` unless `st` is a regular file owned by the caller."""
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise PlantedError(errno.EEXIST, f"it is {kind}; refusing to write through it")
+    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+        raise PlantedError(errno.EPERM, "it belongs to another user; refusing to replace it")
+
+
+def _create(path: str, data: bytes) -> None:
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+    try:
+        fd = os.open(path, flags, 0o600)
+    except FileExistsError:  # planted between our look and our create
+        raise PlantedError(errno.EEXIST, "it appeared while writing; refusing") from None
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    except BaseException:
+        try:  # noqa: SIM105
+            os.unlink(path)
+        except OSError:
+            pass
+        raise
+
+
+class exclusive:
+    """Hold `<path>.lock` as kubectl does: create it O_EXCL, remove it on the way out.
+
+    Waits up to `timeout` seconds for another holder, then raises `LockTimeout` naming the lock
+    (a writer killed mid-write leaves it behind: the message says to remove it).
+    """
+
+    def __init__(self, path: str, timeout: float = LOCK_WAIT_SECONDS) -> None:
+        self.lock_path = path + ".lock"
+        self._timeout = timeout
+        self._held = False
+
+    def __enter__(self) -> exclusive:
+        deadline = time.monotonic() + self._timeout
+        delay = 0.005
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+        while True:
+            try:
+                os.close(os.open(self.lock_path, flags, 0o600))
+            except FileExistsError:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        errno.EAGAIN,
+                        f"{self.lock_path} is held by another writer (waited "
+                        f"{self._timeout:g} s); remove it if no eksauth or kubectl is running",
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                continue
+            self._held = True
+            return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._held:
+            self._held = False
+            try:  # noqa: SIM105
+                os.unlink(self.lock_path)
+            except OSError:
+                pass
+
+
+def is_temp_name(name: str) -> bool:
+    """Whether `name` is a temp file of `replace_private` (`.NAME.PID.NS.tmp`)."""
+    return name.startswith(".") and name.endswith(TEMP_SUFFIX) and name.count(".") >= 4

@@ -15,12 +15,11 @@ Stdlib only (urllib for the GET).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple
 from urllib.parse import urlsplit
 
-from eksauth import token
+from eksauth import jsonlite, token
 from eksauth.errors import StsError
 
 STS_TIMEOUT_SECONDS = 10.0
@@ -95,6 +94,34 @@ def call_sts(
 
 
 def _get(presigned: token.PresignedUrl, cluster: str, timeout: float) -> tuple[int, bytes]:
+    """`_request` with a deadline for the whole exchange, not for each read: a server that
+    trickles one header byte a second cannot hold us past `timeout`."""
+    import threading
+
+    outcome: list[Any] = []
+
+    def attempt() -> None:
+        try:
+            outcome.append(_request(presigned, cluster, timeout))
+        except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread below
+            outcome.append(exc)
+
+    # A daemon thread: if it is still stuck when we give up, process exit does not wait for it.
+    worker = threading.Thread(target=attempt, name="sts-request", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if not outcome:
+        raise StsError(
+            f"STS at {presigned.host} did not answer within {timeout:g} s",
+            hint="check the network and proxy settings",
+        )
+    result = outcome[0]
+    if isinstance(result, BaseException):
+        raise result
+    return result  # type: ignore[no-any-return]
+
+
+def _request(presigned: token.PresignedUrl, cluster: str, timeout: float) -> tuple[int, bytes]:
     import http.client
     import urllib.error
     import urllib.request
@@ -139,8 +166,8 @@ def _reply_fields(body: bytes) -> dict[str, str]:
     text = body.decode("utf-8", "replace").strip()
     if text.startswith("{"):
         try:
-            return dict(_json_leaves(json.loads(text)))
-        except ValueError:
+            return dict(_json_leaves(jsonlite.loads(text)))
+        except (ValueError, _TooDeep):  # jsonlite: strict, and bounded by the recursion limit
             return {}
     if text.startswith("<") and "<!DOCTYPE" not in text.upper():
         # No DOCTYPE means no entity declarations: ElementTree cannot be made to expand any.
@@ -148,8 +175,9 @@ def _reply_fields(body: bytes) -> dict[str, str]:
 
         try:
             root = ElementTree.fromstring(text)  # noqa: S314 (DOCTYPE refused above)
-        except ElementTree.ParseError:
+        except (ElementTree.ParseError, RecursionError):
             return {}
+        # iter() walks without recursion; GetCallerIdentity's answer is 4 levels deep.
         return {
             element.tag.rsplit("}", 1)[-1]: (element.text or "").strip()
             for element in reversed(list(root.iter()))
@@ -158,16 +186,26 @@ def _reply_fields(body: bytes) -> dict[str, str]:
     return {}
 
 
-def _json_leaves(value: Any) -> Iterator[tuple[str, str]]:
+class _TooDeep(Exception):
+    pass
+
+
+# GetCallerIdentity's JSON answer is 3 levels deep; anything far deeper is not STS.
+_MAX_REPLY_DEPTH = 32
+
+
+def _json_leaves(value: Any, depth: int = 0) -> Iterator[tuple[str, str]]:
+    if depth > _MAX_REPLY_DEPTH:
+        raise _TooDeep
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, (dict, list)):
-                yield from _json_leaves(item)
+                yield from _json_leaves(item, depth + 1)
             elif item is not None:
                 yield str(key), str(item)
     elif isinstance(value, list):
         for item in value:
-            yield from _json_leaves(item)
+            yield from _json_leaves(item, depth + 1)
 
 
 def _sts_failure(status: int, fields: dict[str, str], cluster: str) -> str:

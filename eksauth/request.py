@@ -225,6 +225,21 @@ def one_cluster(cluster_name: str | None, cluster_id: str | None) -> str:
     return cluster
 
 
+# EKS's own rule for cluster names (CreateCluster): they also name kubeconfig entries and files
+# (the kubelet CA), so nothing else may become a path.
+_CLUSTER_NAME = r"[0-9A-Za-z][A-Za-z0-9_-]{0,99}"
+
+
+def check_cluster_name(name: str) -> str:
+    """A cluster name that becomes an entry or file name: EKS's rule, else `UsageError`."""
+    if not _matches(_CLUSTER_NAME, name):
+        raise UsageError(
+            f"{name!r} is not an EKS cluster name",
+            hint="1 to 100 letters, digits, '-' and '_', starting with a letter or digit",
+        )
+    return name
+
+
 def check_cluster(cluster: str) -> None:
     """The cluster value becomes an HTTP header: it must be non-empty and one clean line.
 

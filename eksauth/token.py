@@ -98,8 +98,11 @@ MAX_EXPIRES_SECONDS = 900
 _UNSAFE_URL = re.compile(r"[\x00-\x20\x7f]")
 # Go's url.ParseQuery refuses a `%` not followed by two hex digits.
 _BAD_ESCAPE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-_AMZ_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
-_INTEGER = re.compile(r"[+-]?\d+")  # what Go's strconv.Atoi accepts
+# ASCII digits only: Go's parsers (EKS's) refuse other Unicode digits, which \d would match.
+_AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
+# What Go's strconv.Atoi accepts, bounded: it refuses values beyond 64 bits (19 digits), and a
+# longer string must not cost a big-integer conversion.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
 
 
 class PresignedUrl(NamedTuple):
@@ -159,7 +162,10 @@ def parse_presigned(url: str) -> PresignedUrl:
     """Take a token's URL apart; `TokenFormatError` if it cannot be read as one."""
     if _UNSAFE_URL.search(url):
         raise TokenFormatError("the token's URL contains whitespace or control characters")
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:  # `[::1` unclosed, a fullwidth number sign NFKC turns into `#`
+        raise TokenFormatError(f"the token's URL cannot be parsed: {exc}") from None
     return PresignedUrl(
         url=url,
         scheme=parts.scheme,
@@ -280,7 +286,8 @@ def _check_query(presigned: PresignedUrl) -> None:
     expires = presigned.param("X-Amz-Expires")
     if presigned.expires is None or not 0 <= presigned.expires <= MAX_EXPIRES_SECONDS:
         raise VerificationError(
-            f"X-Amz-Expires is {expires!r}; EKS accepts 0 to {MAX_EXPIRES_SECONDS} seconds"
+            f"X-Amz-Expires is {expires if expires is None else expires[:40]!r}; "
+            f"EKS accepts 0 to {MAX_EXPIRES_SECONDS} seconds"
         )
 
 

@@ -17,7 +17,6 @@ DOCUMENTS = [
     '"just a string"',
     "42",
     '{"dup": 1, "dup": 2}',
-    "NaN",
 ]
 BROKEN = ["", "   ", "{", '{"a": 1} x', '{"a": 1}{}', "{'a': 1}", '{"a": tru}', "[1,]", '"\x01"']
 
@@ -33,6 +32,15 @@ def test_loads_matches_json(text: str) -> None:
 def test_loads_rejects_what_json_rejects(text: str) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 -- json's own error is a ValueError
         json.loads(text)
+    with pytest.raises(ValueError):  # noqa: PT011
+        jsonlite.loads(text)
+
+
+@pytest.mark.parametrize(
+    "text", ["NaN", "-Infinity", '{"expires_at": Infinity}', "[" * 100_000 + "]" * 100_000]
+)
+def test_loads_is_stricter_than_json(text: str) -> None:
+    """Not JSON (Go refuses NaN/Infinity), or nested past the recursion limit: ValueError."""
     with pytest.raises(ValueError):  # noqa: PT011
         jsonlite.loads(text)
 

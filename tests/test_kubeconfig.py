@@ -140,7 +140,7 @@ class TestUpdateOffline:
         for key in ("clusters", "users", "contexts"):
             assert merged[key][0] == FOREIGN[key][0]
             assert [e["name"] for e in merged[key]] == ["kind", "demo.eu-west-1"]
-        assert mode(update.path) == 0o600  # tightened, never widened
+        assert mode(update.path) == 0o644  # a rewritten file keeps its mode, as kubectl does
 
     def test_same_name_is_replaced_where_it_stands(self, update) -> None:
         users = [
@@ -636,6 +636,7 @@ class TestMigrateCommand:
     def test_migrates_keeps_a_backup_and_the_rest(self, migrate) -> None:
         original = yaml.safe_dump(aws_cli_config(V1ALPHA1))
         migrate.path.write_text(original)
+        migrate.path.chmod(0o640)
         result = migrate()
         assert (result.exit_code, result.stdout) == (0, "")
         assert result.stderr == (
@@ -644,7 +645,8 @@ class TestMigrateCommand:
             f"wrote {migrate.path} (the previous file is {migrate.backup})\n"
         )
         assert migrate.backup.read_text() == original
-        assert mode(migrate.backup) == mode(migrate.path) == 0o600
+        assert mode(migrate.backup) == 0o600  # a new file: private
+        assert mode(migrate.path) == 0o640  # a rewritten file keeps its mode, as kubectl does
         expected = aws_cli_config()
         expected["users"][1]["user"]["exec"].update(command="eksauth", args=TOKEN.split())
         assert read(migrate.path) == expected

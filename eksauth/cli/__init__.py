@@ -10,6 +10,9 @@ This package registers the commands of its modules (`token`, `cache`, `identity`
 
 from __future__ import annotations
 
+import errno
+import os
+import sys
 import time
 from collections.abc import Sequence
 
@@ -25,6 +28,11 @@ from eksauth.errors import EksAuthError
 def run(args: Sequence[str], now: float | None = None) -> int:
     """Run the CLI on `args` and return the exit status (the fast path's fall-through)."""
     verbose = any(a in ("-v", "--verbose") for a in args)
+    undecodable = next((a for a in args if _has_surrogates(a)), None)
+    if undecodable is not None:  # bytes that are not UTF-8 (os.fsdecode's surrogateescape)
+        _error_line(f"the argument {undecodable!r} is not valid UTF-8 text")
+        return 2
+    stdout = sys.stdout
     try:
         result = main.main(
             args=list(args),
@@ -53,13 +61,34 @@ def run(args: Sequence[str], now: float | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
-    except BrokenPipeError:
-        return 1
+    except SystemExit:
+        # click answers a broken stdout pipe itself: it wraps stdout and exits 1, silently.
+        if sys.stdout is not stdout:
+            from eksauth.stdio import stdout_failed
+
+            return stdout_failed(BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE)))
+        raise
+    except OSError as exc:
+        from eksauth.stdio import is_stdout_failure, stdout_failed
+
+        if not is_stdout_failure(exc):
+            raise
+        return stdout_failed(exc)
     return int(result or 0)
 
 
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _error_line(message: str) -> None:
-    click.echo(f"eksauth: error: {message}", err=True)
+    # One line whatever the message holds: click's own (a Choice's list, an argument that is a
+    # newline) may span several.
+    click.echo(f"eksauth: error: {' '.join(message.split())}", err=True)
 
 
 def _help_of(exc: click.UsageError) -> str:

@@ -95,7 +95,9 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
     from eksauth.aws import profile_name
     from eksauth.kubeconfig import entries as kubeconfig
     from eksauth.kubeconfig import files
+    from eksauth.request import check_cluster_name
 
+    check_cluster_name(options["name"])  # it names entries and, with --kubelet, a file
     env = os.environ
     path = files.expand(options["kubeconfig"] or files.default_path(env))
     content = files.load(path)  # an invalid file fails here, before any AWS call
@@ -117,19 +119,25 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
     ca_path, pem = None, None
     if options["kubelet"]:
         ca_path, pem = kubeconfig.kubelet_ca(cluster, path, options["ca_file"])
-    if options["shared_user"] is not None:
-        entries, existed = _shared(content, cluster, user, options)
-    else:
+
+    def merged(into: dict[str, Any]) -> tuple[Entries, bool]:
+        if options["shared_user"] is not None:
+            return _shared(into, cluster, user, options)
         entries = kubeconfig.build_entries(
             cluster, user, alias=options["alias"], user_alias=options["user_alias"], ca_path=ca_path
         )
-        existed = kubeconfig.merge(content, entries)
+        return entries, kubeconfig.merge(into, entries)
+
     if options["dry_run"]:
+        merged(content)
         click.echo(files.dump(content), nl=False)
         return
     if ca_path is not None and pem is not None:
-        files.write_private(ca_path, pem)
-    files.write_private(path, files.dump(content).encode("utf-8"))
+        files.write_beside(ca_path, pem)
+    with files.locked(path):  # re-read under the lock: a concurrent writer's entries stay
+        content = files.load(path)
+        entries, existed = merged(content)
+        files.write_private(path, files.dump(content).encode("utf-8"))
     _report(entries, path, existed=existed, verbose=options["verbose"])
 
 
@@ -220,11 +228,21 @@ def migrate_kubeconfig_command(
     Everything else in the file is kept. The file as it was is kept beside it as
     FILE.eksauth-backup; running the command again changes nothing.
     """
+    from eksauth.kubeconfig import files
+
+    path = files.expand(kubeconfig or files.default_path(os.environ))
+    if dry_run:
+        _migrate(path, shared_user=shared_user, dry_run=True)
+        return
+    with files.locked(path):  # no concurrent writer's change is lost between read and write
+        _migrate(path, shared_user=shared_user, dry_run=False)
+
+
+def _migrate(path: str, *, shared_user: str | None, dry_run: bool) -> None:
     from eksauth.errors import KubeconfigError
     from eksauth.kubeconfig import files
     from eksauth.kubeconfig.migrate import migrate
 
-    path = files.expand(kubeconfig or files.default_path(os.environ))
     text = files.read_text(path)
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
@@ -236,17 +254,17 @@ def migrate_kubeconfig_command(
         changed, skipped = share(migration.content, shared_user, command)
         migration.changed.extend(changed)
         migration.skipped.extend(skipped)
+    backup = files.backup_path(path)
+    if migration.changed and not dry_run:  # written first: a refusal is then the only line
+        files.write_beside(backup, text.encode("utf-8"))
+        files.write_private(path, files.dump(migration.content).encode("utf-8"))
     for line in migration.skipped:
         warn(f"left {line}")
     for line in migration.changed:
         click.echo(f"{'would migrate' if dry_run else 'migrated'} {line}", err=True)
     if dry_run:
         click.echo(files.dump(migration.content), nl=False)
-        return
-    if not migration.changed:
+    elif not migration.changed:
         click.echo(f"nothing to migrate in {path}", err=True)
-        return
-    backup = files.backup_path(path)
-    files.write_private(backup, text.encode("utf-8"))
-    files.write_private(path, files.dump(migration.content).encode("utf-8"))
-    click.echo(f"wrote {path} (the previous file is {backup})", err=True)
+    else:
+        click.echo(f"wrote {path} (the previous file is {backup})", err=True)

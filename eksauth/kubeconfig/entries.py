@@ -17,6 +17,7 @@ from typing import Any
 
 from eksauth.errors import EksAuthError, UsageError
 from eksauth.kubeconfig.files import expand
+from eksauth.request import check_cluster_name
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -234,6 +235,7 @@ def kubelet_ca(
     """
     if cluster.ca_file is not None:
         return cluster.ca_file, None
+    check_cluster_name(cluster.name)  # it becomes a file name
     path = (
         expand(ca_file)
         if ca_file

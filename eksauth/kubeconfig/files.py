@@ -7,12 +7,22 @@ create is 0700. yaml is imported inside the functions that need it.
 
 from __future__ import annotations
 
+import errno
 import os
-from collections.abc import Mapping
+import stat
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 from eksauth.errors import KubeconfigError
-from eksauth.privatefile import replace_private
+from eksauth.privatefile import (
+    LOCK_WAIT_SECONDS,
+    LockTimeout,
+    PlantedError,
+    exclusive,
+    replace_own,
+    replace_private,
+)
 
 DEFAULT_PATH = "~/.kube/config"
 BACKUP_SUFFIX = ".eksauth-backup"
@@ -74,8 +84,10 @@ def parse(text: str, path: str) -> dict[str, Any]:
     """The kubeconfig in `text`; KubeconfigError unless it has kubeconfig's shape."""
     import yaml
 
+    from eksauth import boundedyaml
+
     try:
-        content = yaml.safe_load(text)
+        content = boundedyaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise KubeconfigError(
             f"{path} is not valid YAML: {_yaml_problem(exc)}", hint=_UNTOUCHED
@@ -131,16 +143,51 @@ def dump(content: Mapping[str, Any]) -> str:
 
 
 def write_private(path: str, data: bytes) -> None:
-    """Replace `path` with `data` atomically, mode 0600; a missing folder is created 0700.
+    """Replace the kubeconfig `path` with `data` atomically; a missing folder is created 0700.
 
-    A symlinked kubeconfig (dotfiles) is written through: the link stays, its target changes.
+    A new file is 0600; a rewritten one keeps its owner, group and mode (kubectl does: root
+    rewriting a user's kubeconfig must leave it theirs). A symlinked kubeconfig (dotfiles) is
+    written through: the link stays, its target changes.
     """
     target = os.path.realpath(path)
     try:
         os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
-        replace_private(target, data)
+        try:
+            like: os.stat_result | None = os.stat(target)
+        except FileNotFoundError:
+            like = None
+        if like is not None and not stat.S_ISREG(like.st_mode):
+            raise OSError(errno.EEXIST, "not a regular file")
+        replace_private(target, data, like=like)
     except OSError as exc:
         raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def write_beside(path: str, data: bytes) -> None:
+    """Write a file eksauth keeps beside user data (a backup, a kubelet CA): created with
+    O_EXCL|O_NOFOLLOW, or replacing only a regular file of ours; never through a symlink."""
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        replace_own(path, data)
+    except OSError as exc:
+        raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def locked(path: str, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+    """Hold kubectl's `<kubeconfig>.lock` while reading and rewriting the file, so that
+    concurrent writers (eksauth, kubectl, aws-cli...) each see the others' entries. The lock
+    is named after the path as given, as kubectl names it, even when that is a symlink."""
+    try:
+        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        with exclusive(path, timeout):
+            yield
+    except (LockTimeout, PlantedError) as exc:
+        raise KubeconfigError(f"cannot lock {path}: {exc.strerror}") from None
+    except OSError as exc:
+        if exc.filename is None or not str(exc.filename).endswith(".lock"):
+            raise
+        raise KubeconfigError(f"cannot lock {path}: {exc.strerror or exc}") from None
 
 
 def backup_path(path: str) -> str:
