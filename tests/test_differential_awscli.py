@@ -14,19 +14,18 @@ import subprocess
 import sys
 from pathlib import Path
 
-import botocore.configprovider
 import pytest
 
-from tests.conftest import ACCESS_KEY, FROZEN_ISO, SECRET_KEY, Result, requires_awscli
+from tests.conftest import (
+    ACCESS_KEY,
+    BOTOCORE_STS_DEFAULT,
+    FROZEN_ISO,
+    SECRET_KEY,
+    Result,
+    requires_awscli,
+)
 
 pytestmark = [pytest.mark.e2e, requires_awscli]
-
-# eksauth defaults sts_regional_endpoints to "regional" whatever botocore's age; botocore (hence
-# the aws-cli it is pinned to) only does from 1.40.0. With an older one, aws-cli is told what
-# eksauth assumes whenever a case leaves the setting unset, and the bytes must still agree.
-BOTOCORE_DEFAULT = botocore.configprovider.BOTOCORE_DEFAUT_SESSION_VARIABLES[
-    "sts_regional_endpoints"
-][2]
 
 AWS_CLI_AT_FROZEN_INSTANT = f"""
 import sys
@@ -107,7 +106,8 @@ def test_same_bytes_as_aws_eks_get_token(
 
     aws_args = [*args, "--output", "json"] if profile == "text" else args
     aws_env_vars = dict(os.environ)
-    if BOTOCORE_DEFAULT != "regional":
+    if BOTOCORE_STS_DEFAULT != "regional":
+        # eksauth means "regional" when unset whatever botocore's age; tell aws-cli as much.
         aws_env_vars.setdefault("AWS_STS_REGIONAL_ENDPOINTS", "regional")
     aws = subprocess.run(
         [sys.executable, "-c", AWS_CLI_AT_FROZEN_INSTANT, *aws_args],
