@@ -69,6 +69,19 @@ API_CONFIG = Config(
 # Diagnostics (whoami, doctor) ask EKS once per call: a silent endpoint fails in one read
 # timeout instead of three, and the report says so.
 DIAGNOSTIC_CONFIG = API_CONFIG.merge(Config(retries={"mode": "standard", "max_attempts": 1}))
+# botocore before 1.40 defaults `sts_regional_endpoints` to "legacy": tokens for the 16 legacy
+# regions would name sts.amazonaws.com, and AssumeRole would go there, contrary to the README.
+# The same lookup chain as botocore's own (set_config_variable, AWS_STS_REGIONAL_ENDPOINTS, the
+# profile's sts_regional_endpoints) with only the last resort fixed keeps the botocore floor
+# low and lets `legacy` still be chosen. session_vars is a documented Session argument.
+_STS_REGIONAL_DEFAULT = {
+    "sts_regional_endpoints": (
+        "sts_regional_endpoints",
+        "AWS_STS_REGIONAL_ENDPOINTS",
+        "regional",
+        None,
+    )
+}
 GLOBAL_REGION = "us-east-1"  # where a region-less STS call goes (aws-global signs for it)
 
 
@@ -101,7 +114,7 @@ def session(profile: str | None, *, interactive: bool, region_name: str | None =
     kubectl or kubelet) is replaced by an error that says how to get one.
     """
     with errors(profile):
-        made = botocore.session.Session(profile=profile)
+        made = botocore.session.Session(profile=profile, session_vars=_STS_REGIONAL_DEFAULT)
         if region_name:
             # As aws-cli does with --region: botocore's own providers (assume-role profiles,
             # SSO) then call STS in the same region instead of failing for want of one.

@@ -55,8 +55,9 @@ _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 def default_cache_dir(env: Mapping[str, str]) -> str | None:
     """`platformdirs.user_cache_dir("eksauth")`, derived without importing platformdirs.
 
-    Linux and macOS follow platformdirs' rules (an absolute XDG_CACHE_HOME wins; a relative HOME
-    counts as unset); a test proves the two agree. Elsewhere platformdirs itself is asked.
+    Linux and macOS follow platformdirs' rules as of 4.14 (an absolute XDG_CACHE_HOME wins; a
+    relative HOME counts as unset); a test proves the two agree. Elsewhere platformdirs itself
+    is asked.
     None when no home folder can be found (kubelet nodes without HOME, for instance).
     """
     if sys.platform == "win32":

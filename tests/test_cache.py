@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import subprocess
 import sys
@@ -209,25 +210,46 @@ class TestUnusableFolders:
         assert list((tmp_path / "elsewhere").glob("token-*.json"))
 
 
+# The platformdirs release that first follows each rule eksauth keeps (the XDG spec): a
+# relative XDG_CACHE_HOME is ignored from 4.11.8, a relative HOME counts as unset from 4.14.0.
+# Older ones use the relative path as is, and the newest a Python 3.9 can install is 4.4.0.
+# eksauth does not import platformdirs on Linux or macOS, so its version changes nothing there.
+PLATFORMDIRS = tuple(int(part) for part in re.findall(r"\d+", platformdirs.__version__)[:3])
+
+
 class TestCacheFolder:
     @pytest.mark.parametrize(
-        "env",
+        ("env", "since"),
         [
-            {"HOME": "/home/someone"},
-            {"HOME": "/home/someone", "XDG_CACHE_HOME": "/srv/xdg"},
-            {"HOME": "/home/someone", "XDG_CACHE_HOME": "relative/xdg"},
-            {"HOME": "/home/someone", "XDG_CACHE_HOME": ""},
-            {"HOME": "relative-home"},
-            {},
+            ({"HOME": "/home/someone"}, None),
+            ({"HOME": "/home/someone", "XDG_CACHE_HOME": "/srv/xdg"}, None),
+            ({"HOME": "/home/someone", "XDG_CACHE_HOME": "relative/xdg"}, (4, 11, 8)),
+            ({"HOME": "/home/someone", "XDG_CACHE_HOME": ""}, None),
+            ({"HOME": "relative-home"}, (4, 14, 0)),
+            ({}, None),
         ],
         ids=["home", "xdg", "relative-xdg", "empty-xdg", "relative-home", "no-home"],
     )
-    def test_matches_platformdirs(self, env: dict[str, str], monkeypatch) -> None:
+    def test_matches_platformdirs(
+        self, env: dict[str, str], since: tuple[int, int, int] | None, monkeypatch
+    ) -> None:
+        if since is not None and since > PLATFORMDIRS:
+            pytest.skip(
+                f"platformdirs {platformdirs.__version__} predates this rule"
+                f" ({'.'.join(map(str, since))}); test_relative_paths_count_as_unset pins it"
+            )
         for name in ("HOME", "XDG_CACHE_HOME"):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
         assert default_cache_dir(os.environ) == platformdirs.user_cache_dir("eksauth")
+
+    def test_relative_paths_count_as_unset(self) -> None:
+        home = {"HOME": "/home/someone"}
+        assert default_cache_dir({**home, "XDG_CACHE_HOME": "relative/xdg"}) == (
+            default_cache_dir(home)
+        )
+        assert default_cache_dir({"HOME": "relative-home"}) == default_cache_dir({})
 
 
 class TestKeys:

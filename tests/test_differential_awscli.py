@@ -16,9 +16,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ACCESS_KEY, FROZEN_ISO, SECRET_KEY, Result
+from tests.conftest import (
+    ACCESS_KEY,
+    BOTOCORE_STS_DEFAULT,
+    FROZEN_ISO,
+    SECRET_KEY,
+    Result,
+    requires_awscli,
+)
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, requires_awscli]
 
 AWS_CLI_AT_FROZEN_INSTANT = f"""
 import sys
@@ -98,11 +105,15 @@ def test_same_bytes_as_aws_eks_get_token(
     args = ["eks", "get-token", *cluster_args, *region_args]
 
     aws_args = [*args, "--output", "json"] if profile == "text" else args
+    aws_env_vars = dict(os.environ)
+    if BOTOCORE_STS_DEFAULT != "regional":
+        # eksauth means "regional" when unset whatever botocore's age; tell aws-cli as much.
+        aws_env_vars.setdefault("AWS_STS_REGIONAL_ENDPOINTS", "regional")
     aws = subprocess.run(
         [sys.executable, "-c", AWS_CLI_AT_FROZEN_INSTANT, *aws_args],
         capture_output=True,
         text=True,
-        env=dict(os.environ),
+        env=aws_env_vars,
         timeout=60,
         check=False,
     )
