@@ -224,12 +224,6 @@ def oidc_call(operation: Callable[[], Any], what: str) -> dict[str, Any]:
         ) from None
 
 
-def oidc_supports_pkce(oidc: Any) -> bool:
-    """Whether this botocore's sso-oidc model has PKCE (botocore 1.31.0 has not: device code)."""
-    shape = oidc.meta.service_model.operation_model("CreateToken").input_shape
-    return "codeVerifier" in shape.members
-
-
 def oidc_endpoint(oidc: Any) -> str:
     """``scheme://host[:port]`` the client sends requests to (the sign-in page lives there too).
 

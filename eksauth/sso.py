@@ -286,7 +286,7 @@ def login(
     only. `now` dates the token: it expires `expiresIn` after the start of the sign-in.
     """
     reply: dict[str, Any] | None = None
-    if not use_device_code and not config.legacy and aws.oidc_supports_pkce(oidc):
+    if not use_device_code and not config.legacy:
         reg = registration(oidc, config, cache_dir, now, grant="authorization_code")
         reply = sso_flows.authorization_code_flow(
             oidc,
