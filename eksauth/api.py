@@ -40,6 +40,10 @@ MIN_TOKEN_REMAINING_SECONDS = 60
 MIN_ROLE_REMAINING_SECONDS = 5 * 60
 # Entry times beyond this are not times (year ~33,000): treated like NaN, as corrupt.
 _HUGE = 1e12
+# Each run reads the clock once, as it starts; a process that started a moment before the one
+# that signed (and then waited for its lock) sees a token signed "after" its `now`. Only an
+# entry signed further ahead than this means the clock itself stepped back.
+FUTURE_SLACK_SECONDS = 60
 _TOKEN_FIELDS = ("token", "expiration")
 _ROLE_FIELDS = ("access_key_id", "secret_access_key", "session_token")
 
@@ -135,7 +139,7 @@ def _fresh(
     if expires_at is None or expires_at - now < min_remaining:
         return None
     signed_at = number(entry.get("signed_at", now))
-    if signed_at is None or signed_at > now:
+    if signed_at is None or signed_at > now + FUTURE_SLACK_SECONDS:
         # Signed "in the future": the clock stepped back since, and STS would refuse it.
         return None
     return entry

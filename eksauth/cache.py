@@ -165,11 +165,10 @@ class Cache:
         """Whether the folder is one we would write to: entries in anyone else's are not ours."""
         if self._trusted is None:
             try:
-                self._trusted = (
-                    _folder_problem(os.stat(self.folder or "", follow_symlinks=False)) is None
-                )
+                st = os.stat(self.folder or "", follow_symlinks=False)
             except OSError:
-                self._trusted = False
+                return False  # not there yet: the miss path may create it, then read it
+            self._trusted = _folder_problem(st) is None
         return self._trusted
 
     # -- writing ---------------------------------------------------------------------------
@@ -260,7 +259,7 @@ class Cache:
                 "(eksauth never changes a folder it did not create; name a private one)"
             )
             return False
-        self._ready = True
+        self._ready = self._trusted = True
         return True
 
     def _warn_once(self, message: str) -> None:

@@ -24,6 +24,7 @@ from botocore.exceptions import BotoCoreError
 from botocore.utils import JSONFileCache, parse_timestamp
 
 from eksauth.cache import read_owned_file
+from eksauth.privatefile import replace_private
 
 # aws-cli's entries are AssumeRole answers, about 2 KB; a bound far above that.
 MAX_ROLE_SESSION_BYTES = 256 * 1024
@@ -57,8 +58,13 @@ class RoleSessionCache(JSONFileCache):
             # A folder we create is private (botocore's would follow the umask); aws-cli's
             # existing one is left as it is.
             os.makedirs(self._folder, mode=0o700, exist_ok=True)
-            super().__setitem__(cache_key, value)
-        except (OSError, ValueError) as exc:
+            # botocore's serialization, eksauth's writer: older botocore (1.34 among them)
+            # opens the entry itself with O_WRONLY|O_CREAT, which writes through a planted
+            # symlink and blocks forever on a planted FIFO; a temp file made O_EXCL|O_NOFOLLOW
+            # and renamed over the entry does neither, with every botocore.
+            data = self._dumps(value).encode("utf-8")  # type: ignore[attr-defined]
+            replace_private(os.path.join(self._folder, cache_key + ".json"), data)
+        except (OSError, TypeError, ValueError) as exc:
             # Never str(exc): botocore's ValueError quotes the credentials it could not write.
             reason = (exc.strerror if isinstance(exc, OSError) else None) or "failed"
             if not self._warned:

@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import os
-import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -164,24 +163,17 @@ def _sha1(text: str) -> str:
 
 
 def read_json(path: str) -> dict[str, Any] | None:
-    """A small JSON object from a regular file, or None (missing, symlink, FIFO, huge, corrupt)."""
-    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
-    try:
-        fd = os.open(path, flags)
-    except OSError:
+    """A small JSON object from a regular file of ours, or None (missing, symlink, FIFO, not
+    ours, huge, corrupt or nested beyond reason): the cache's hostile-file rules."""
+    from eksauth import jsonlite
+    from eksauth.cache import read_owned_file
+
+    data = read_owned_file(path, MAX_FILE_BYTES, private=False)
+    if data is None:
         return None
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode) or st.st_size > MAX_FILE_BYTES:
-            return None
-        data = os.read(fd, MAX_FILE_BYTES + 1)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    try:
-        value = json.loads(data)
-    except ValueError:
+        value = jsonlite.loads(data.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
         return None
     return value if isinstance(value, dict) else None
 

@@ -379,3 +379,16 @@ def test_a_cache_hit_imports_nothing_heavy(argv: list[str], tmp_path: Path) -> N
     )
     assert hit.stdout == miss.stdout
     assert hit.stderr == "[]"
+
+
+def test_a_folder_made_after_the_first_look_is_read_by_the_same_run(tmp_path: Path) -> None:
+    """Many kubectl processes start before the cache folder exists: the one that signs creates
+    it, and the others, which looked (and missed) before that, must read its entry once they
+    hold the lock, or each of them signs (and assumes the role) again."""
+    from eksauth.cache import Cache
+
+    folder = str(tmp_path / "fresh" / "eksauth")
+    waiting = Cache(folder, warn=lambda _: None)
+    assert waiting.load("token-x") is None  # the folder is not there yet
+    assert Cache(folder, warn=lambda _: None).store("token-x", {"token": "t"})
+    assert waiting.load("token-x") == {"token": "t", "format": 1}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.conftest import BIN, tool
+from tests.conftest import BIN, kubectl_version, tool
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer
 from tests.standins.sts import StsServer
@@ -96,14 +95,7 @@ class TestDoctor:
         assert "via access-entry" in mapping["detail"]
         assert "cluster creator" in mapping["detail"]
         env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        done = subprocess.run(
-            [tool("kubectl"), "--kubeconfig", str(kubeconfig), "get", "--raw", "/version"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = kubectl_version(env, "--kubeconfig", str(kubeconfig))
         assert done.returncode == 0, done.stderr
 
     def test_unmapped_in_api_mode_fails_at_the_mapping_and_stops(

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from eksauth.kubeconfig.command import ExecCommand, exec_command
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, tool
+from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
 
 USER_ARN = "arn:aws:iam::111122223333:user/alice"
 SYSTEM_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if p != str(BIN))
@@ -97,14 +97,7 @@ class TestKubectlFindsIt:
         ]
 
     def kubectl(self, env: dict[str, str]) -> None:
-        done = subprocess.run(
-            [tool("kubectl"), "get", "--raw", "/version"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = kubectl_version(env)
         assert done.returncode == 0, done.stderr
         assert json.loads(done.stdout)["gitVersion"]
 

@@ -16,7 +16,15 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, BIN, BOTOCORE_STS_DEFAULT, SECRET_KEY, requires_awscli, tool
+from tests.conftest import (
+    ACCESS_KEY,
+    BIN,
+    BOTOCORE_STS_DEFAULT,
+    SECRET_KEY,
+    kubectl_version,
+    requires_awscli,
+    tool,
+)
 from tests.standins import EksApiServer
 from tests.standins.moto_eks import create_cluster
 
@@ -50,14 +58,7 @@ def kube_env(aws_env, world, sts_server, tmp_path, monkeypatch) -> dict[str, str
 
 def kubectl(env: dict[str, str], *args: str) -> None:
     """`kubectl get --raw /version` must succeed (the stand-in answers only when authenticated)."""
-    done = subprocess.run(
-        [tool("kubectl"), *args, "get", "--raw", "/version"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = kubectl_version(env, *args)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["gitVersion"].startswith("v1.31")
 

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, tool
+from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
 
 pytestmark = pytest.mark.e2e
 
@@ -68,14 +68,7 @@ def kubectl(eks_api: Any, tmp_path: Path, env: dict[str, str], args: list[str]) 
     config = eks_api.write_kubeconfig(
         tmp_path / "kubeconfig", exec_command="eksauth", exec_args=list(args)
     )
-    return subprocess.run(
-        [tool("kubectl"), "--kubeconfig", str(config), "get", "--raw", "/version"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return kubectl_version(env, "--kubeconfig", str(config))
 
 
 def run_eksauth(env: dict[str, str], *args: str) -> tuple[Any, float]:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, tool
+from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
 from tests.standins import EksApiServer
 
 pytestmark = pytest.mark.e2e
@@ -54,14 +54,7 @@ def kube_env(tmp_path, monkeypatch) -> dict[str, str]:
 
 def kubectl(env: dict[str, str], context: str) -> str:
     """`kubectl --context C get --raw /version` must succeed; the plugin's stderr is returned."""
-    done = subprocess.run(
-        [tool("kubectl"), "--context", context, "get", "--raw", "/version"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = kubectl_version(env, "--context", context)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["gitVersion"].startswith("v1.31")
     return done.stderr

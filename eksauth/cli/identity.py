@@ -175,6 +175,13 @@ def _verify_and_show(
     tables = None if aws_auth is None else load_tables(read_file(aws_auth))
     caller = replay_caller(ctx, bearer, cluster=cluster, sts_url=sts_url, log=log)
     mapping = None if tables is None else map_caller(caller, tables, region, profile)
+    show_aws_auth_answer(caller, mapping, as_json)
+
+
+def show_aws_auth_answer(
+    caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool
+) -> None:
+    """The identity and what aws-auth makes of it; an unmapped identity raises after it."""
     for note in mapping.notes if mapping else ():
         warn(note)
     _show(caller, mapping, as_json)

@@ -14,14 +14,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from eksauth.cli.identity import (
-    _NOT_IN_AWS_AUTH,
-    _show,
     echo_table,
     identity_fields,
     load_tables,
     map_caller,
     read_file,
     replay_caller,
+    show_aws_auth_answer,
 )
 from eksauth.cli.options import (
     CONTEXT,
@@ -32,11 +31,10 @@ from eksauth.cli.options import (
     warn,
     with_options,
 )
-from eksauth.errors import EksAuthError, VerificationError
+from eksauth.errors import EksAuthError
 
 if TYPE_CHECKING:
     from eksauth.access import Verdict
-    from eksauth.awsauth import IdentityMapping
     from eksauth.replay import CallerIdentity
 
 kube_options = [
@@ -90,7 +88,7 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
     )
     client = None if options["no_eks"] else _eks_client(request.profile, request.region)
     if client is None:
-        _aws_auth_only(caller, mapping, options["as_json"])
+        show_aws_auth_answer(caller, mapping, options["as_json"])
         return
     from eksauth import access, access_fetch
 
@@ -114,15 +112,6 @@ def _eks_client(profile: str | None, region: str | None) -> Any:
         warn("no region to ask EKS in, so only aws-auth is consulted (give --region)")
         return None
     return client
-
-
-def _aws_auth_only(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool) -> None:
-    for note in mapping.notes if mapping else ():
-        warn(note)
-    _show(caller, mapping, as_json)
-    if mapping is not None and mapping.username is None:
-        hint = _NOT_IN_AWS_AUTH if mapping.source is None else None
-        raise VerificationError(mapping.reason or "aws-auth does not map the identity", hint)
 
 
 def _show_verdict(caller: CallerIdentity, verdict: Verdict, as_json: bool) -> None:
