@@ -10,8 +10,6 @@ type checkers read them from `__init__.pyi`. Importing nothing here also keeps t
 itself out of every import cycle (a test parses the imports).
 """
 
-from __future__ import annotations
-
 __version__ = "0.1.0"
 
 __all__ = [

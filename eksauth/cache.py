@@ -29,7 +29,6 @@ import stat
 import sys
 
 from eksauth import jsonlite
-from eksauth.privatefile import is_temp_name, replace_private
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
@@ -179,6 +178,8 @@ class Cache:
             return False
         import json  # the miss path only
 
+        from eksauth.privatefile import replace_private
+
         data = json.dumps({**entry, "format": FORMAT}, sort_keys=True).encode("utf-8")
         try:
             replace_private(os.path.join(self.folder, name + ".json"), data)
@@ -198,6 +199,8 @@ class Cache:
 
     def remove_temp_files(self) -> int:
         """Delete the temp files of writers killed mid-write (they may hold role secrets)."""
+        from eksauth.privatefile import is_temp_name
+
         if self.folder is None or not self._readable():
             return 0
         try:
