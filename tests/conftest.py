@@ -10,6 +10,7 @@ import base64
 import calendar
 import http.client
 import importlib.util
+import json
 import os
 import shutil
 import subprocess
@@ -76,6 +77,22 @@ def kubectl_version(env: dict[str, str], *args: str) -> subprocess.CompletedProc
         timeout=60,
         check=False,
     )
+
+
+def token_in_subprocess(profile: str, cluster: str = "demo") -> str:
+    """`eksauth token --profile P` in a fresh process (its botocore reads the AWS files and
+    caches anew, as a kubectl run's would); the bearer token it printed."""
+    done = subprocess.run(
+        [tool("eksauth"), "token", "--cluster-name", cluster, "--profile", profile],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=dict(os.environ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    return str(json.loads(done.stdout)["status"]["token"])
 
 
 def tool(name: str) -> str:

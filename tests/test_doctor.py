@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -35,13 +34,6 @@ NAMES = [
     "mapping",
     "kubeconfig exec entry",
 ]
-
-
-@pytest.fixture
-def eks(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[EksControlServer]:
-    with EksControlServer(world, region="eu-west-1") as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", server.url)
-        yield server
 
 
 @pytest.fixture

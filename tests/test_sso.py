@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import stat
-import subprocess
 import sys
 import threading
 import time
@@ -23,6 +22,7 @@ import pytest
 
 from eksauth import aws, sso
 from eksauth.errors import SsoError
+from tests.conftest import token_in_subprocess
 from tests.standins.sso import (
     SSO_CONFIG,
     START_URL,
@@ -65,21 +65,6 @@ def run_login(browser_log: Path, cache_dir: str, said: list[str]) -> Callable[..
     return run
 
 
-def _token_via_botocore(profile: str) -> str:
-    """`eksauth token` in a subprocess: botocore resolves the SSO profile from the token file."""
-    done = subprocess.run(
-        [str(BIN / "eksauth"), "token", "--cluster-name", "demo", "--profile", profile],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=dict(os.environ),
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return str(json.loads(done.stdout)["status"]["token"])
-
-
 def _assert_no_secrets(token: dict[str, Any], *texts: str) -> None:
     for text in texts:
         for field in ("accessToken", "refreshToken", "clientSecret"):
@@ -117,7 +102,7 @@ class TestBrowserFlow:
         assert client.scopes == ("sso:account:access", "extra:scope")
         _assert_no_secrets(token, "\n".join(said), *capsys.readouterr())
 
-        bearer = _token_via_botocore("dev")
+        bearer = token_in_subprocess("dev")
         arn = sts_checker(bearer, "demo")
         assert arn.startswith("arn:aws:sts::111122223333:assumed-role/AWSReservedSSO_Admin_")
         assert arn.endswith("/alice@example.com")
@@ -129,7 +114,7 @@ class TestBrowserFlow:
         center.token_expires_in = 600  # inside botocore's 15-minute refresh window
         path = run_login()
         before = json.loads(Path(path).read_text())
-        _token_via_botocore("dev")
+        token_in_subprocess("dev")
         after = json.loads(Path(path).read_text())
         assert center.calls["CreateToken"] == 2  # botocore's refresh_token grant
         assert after["accessToken"] != before["accessToken"]
@@ -219,7 +204,7 @@ class TestDeviceFlow:
         assert not browser_log.exists()
         token = json.loads(Path(path).read_text())
         _assert_no_secrets(token, "\n".join(said))
-        assert "alice@example.com" in sts_checker(_token_via_botocore("dev"), "demo")
+        assert "alice@example.com" in sts_checker(token_in_subprocess("dev"), "demo")
 
     def test_legacy_profile_uses_the_device_code_and_the_start_url_key(
         self,
@@ -232,7 +217,7 @@ class TestDeviceFlow:
         expected = hashlib.sha1(START_URL.encode(), usedforsecurity=False).hexdigest() + ".json"
         assert path == os.path.join(cache_dir, expected)
         assert center.calls["Authorize"] == 0
-        assert "alice@example.com" in sts_checker(_token_via_botocore("legacy"), "demo")
+        assert "alice@example.com" in sts_checker(token_in_subprocess("legacy"), "demo")
 
     def test_slow_down_adds_five_seconds(
         self, run_login: Callable[..., str], center: IdentityCenter

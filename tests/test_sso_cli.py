@@ -20,7 +20,7 @@ from typing import Callable
 
 import pytest
 
-from tests.conftest import Result, tool
+from tests.conftest import Result, token_in_subprocess, tool
 from tests.standins.sso import IdentityCenter, callback_port, port_is_closed
 from tests.standins.sts import StsServer
 from tests.standins.world import World
@@ -49,21 +49,6 @@ def login(eksauth: Callable[..., Result], browser_log: Path) -> Callable[..., Re
         return eksauth("sso", "login", *args, now=time.time())
 
     return run
-
-
-def _token_in_subprocess(profile: str = "dev") -> str:
-    """`eksauth token` in a fresh process: botocore there reads the token file we wrote."""
-    done = subprocess.run(
-        [tool("eksauth"), "token", "--cluster-name", "demo", "--profile", profile],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=dict(os.environ),
-    )
-    assert done.returncode == 0, done.stderr
-    assert done.stderr == ""
-    return str(json.loads(done.stdout)["status"]["token"])
 
 
 def _secrets_absent(token_file: Path, text: str) -> None:
@@ -115,7 +100,7 @@ class TestLoginCommand:
         _secrets_absent(token_file, result.stderr)
         assert port_is_closed(callback_port(lines))
 
-        arn = sts_checker(_token_in_subprocess(), "demo")
+        arn = sts_checker(token_in_subprocess("dev"), "demo")
         assert arn.endswith("/alice@example.com")
         assert center.calls["GetRoleCredentials"] == 1
 
@@ -145,7 +130,7 @@ class TestLoginCommand:
         assert not browser_log.exists()
         assert center.calls["CreateToken:AuthorizationPendingException"] == 1
         _secrets_absent(token_file, result.stderr)
-        assert "alice@example.com" in sts_checker(_token_in_subprocess(), "demo")
+        assert "alice@example.com" in sts_checker(token_in_subprocess("dev"), "demo")
 
     def test_wrong_state_is_refused_and_the_wait_times_out_without_a_listener(
         self,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,13 +28,6 @@ AWS_AUTH_PLAIN = {
     "mapRoles": f"- rolearn: arn:aws:iam::{ACCOUNT}:role/eks-admins\n"
     "  username: cm-{{SessionName}}\n  groups: [ops]\n"
 }
-
-
-@pytest.fixture
-def eks(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[EksControlServer]:
-    with EksControlServer(world, region="eu-west-1") as server:
-        monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", server.url)
-        yield server
 
 
 @pytest.fixture

@@ -3,6 +3,8 @@
 ``world``       a fresh :class:`World` (real clock, no principals).
 ``sts_server``  a running :class:`StsServer` on that world.
 ``imds_server`` a running :class:`ImdsServer` (role ``NodeInstanceRole``) on that world.
+``eks``         a running :class:`EksControlServer` (EKS's control-plane API, region eu-west-1)
+                on that world, reached through AWS_ENDPOINT_URL_EKS.
 ``eks_api``     a running :class:`EksApiServer` (cluster ``demo``) replaying to ``sts_server``;
                 its CA is written to ``tmp_path / "ca.crt"``.
 ``center``      an :class:`IdentityCenter` on that world.
@@ -21,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from .eks_api import EksApiServer
+from .eks_control import EksControlServer
 from .imds import ImdsServer
 from .sso import SSO_CONFIG, IdentityCenter, SsoOidcServer, SsoPortalServer, browser_command
 from .sts import StsServer
@@ -89,3 +92,10 @@ def browser_log(
     monkeypatch.setattr(webbrowser, "_tryorder", None)
     monkeypatch.setattr(webbrowser, "_browsers", {})
     return log
+
+
+@pytest.fixture
+def eks(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[EksControlServer]:
+    with EksControlServer(world, region="eu-west-1") as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", server.url)
+        yield server
