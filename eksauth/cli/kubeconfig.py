@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -32,6 +32,22 @@ assume_role_arn_option = click.option(
 proxy_url_option = click.option(
     "--proxy-url", metavar="URL", help="Written as the cluster's proxy-url for kubectl."
 )
+
+
+def shared_user_option(help_text: str) -> Callable[[Any], Any]:
+    """`--shared-user [NAME]`: the shared user entry's name, `eksauth` when NAME is left out."""
+    from eksauth.kubeconfig.shared import DEFAULT_USER
+
+    return click.option(
+        "--shared-user",
+        is_flag=False,
+        flag_value=DEFAULT_USER,
+        default=None,
+        metavar="[NAME]",
+        help=help_text,
+    )
+
+
 _dry_run_option = click.option(
     "--dry-run", is_flag=True, default=False, help="Print the resulting YAML; write nothing."
 )
@@ -51,14 +67,9 @@ _dry_run_option = click.option(
 )
 @click.option("--alias", metavar="NAME", help="Context name [default: the user's name].")
 @click.option("--user-alias", metavar="NAME", help="User name [default: the cluster ARN].")
-@click.option(
-    "--shared-user",
-    is_flag=False,
-    flag_value="eksauth",
-    default=None,
-    metavar="[NAME]",
-    help="Write the shared form: the cluster's values in its exec extension, and one user"
-    " entry NAME (default eksauth) with provideClusterInfo, created once, for every cluster.",
+@shared_user_option(
+    "Write the shared form: the cluster's values in its exec extension, and one user entry"
+    " NAME (default eksauth) with provideClusterInfo, created once, for every cluster."
 )
 @kubeconfig_option
 @click.option("--endpoint", metavar="URL", help="Write offline: the API server URL.")
@@ -210,14 +221,9 @@ def _exec_command() -> str:
 
 @click.command("migrate-kubeconfig", context_settings=CONTEXT)
 @kubeconfig_option
-@click.option(
-    "--shared-user",
-    is_flag=False,
-    flag_value="eksauth",
-    default=None,
-    metavar="[NAME]",
-    help="Then move each cluster's values into its exec extension and its users into one"
-    " user entry NAME (default eksauth); users nothing uses any more are removed.",
+@shared_user_option(
+    "Then move each cluster's values into its exec extension and its users into one user"
+    " entry NAME (default eksauth); users nothing uses any more are removed."
 )
 @_dry_run_option
 def migrate_kubeconfig_command(
