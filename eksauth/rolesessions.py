@@ -8,7 +8,6 @@ three modules that import botocore.
 from __future__ import annotations
 
 import calendar
-import json
 import os
 import sys
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from botocore.credentials import (
 from botocore.exceptions import BotoCoreError
 from botocore.utils import JSONFileCache, parse_timestamp
 
+from eksauth import jsonlite
 from eksauth.cache import read_owned_file
 from eksauth.privatefile import replace_private
 
@@ -82,10 +82,13 @@ class RoleSessionCache(JSONFileCache):
 def role_session(raw: bytes) -> dict[str, Any] | None:
     """An aws-cli cache entry, parsed, if it has what botocore reads from one; else None."""
     try:
-        entry = json.loads(raw.decode("utf-8"))
+        # jsonlite: bounded nesting (a planted "[[[[…" is a ValueError, not a RecursionError).
+        entry = jsonlite.loads(raw.decode("utf-8"))
     except ValueError:  # UnicodeDecodeError included
         return None
-    credentials = entry.get("Credentials") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict) or not isinstance(entry.get("AssumedRoleUser", {}), dict):
+        return None
+    credentials = entry.get("Credentials")
     fields = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
     if not isinstance(credentials, dict):
         return None
@@ -98,11 +101,12 @@ def role_session_expiry(entry: Mapping[str, Any]) -> int | None:
     """The Expiration of an aws-cli cache entry as epoch seconds (None: missing or unzoned)."""
     try:
         moment = parse_timestamp(entry["Credentials"]["Expiration"])
+        if moment.tzinfo is None:  # botocore compares it with an aware clock reading
+            return None
+        # Year 9999 in a zone west of UTC overflows here, not in the parse.
+        return calendar.timegm(moment.utctimetuple())
     except (KeyError, TypeError, ValueError, OverflowError):
         return None
-    if moment.tzinfo is None:  # botocore compares it with an aware clock reading
-        return None
-    return calendar.timegm(moment.utctimetuple())
 
 
 def role_session_profiles() -> dict[str, tuple[str, str]]:

@@ -350,7 +350,18 @@ class TestHostileFiles:
         return folder / f"{name}.json"
 
     @pytest.mark.parametrize(
-        "kind", ["fifo", "symlink", "garbage", "no-zone", "not-a-dict", "huge"]
+        "kind",
+        [
+            "fifo",
+            "symlink",
+            "garbage",
+            "no-zone",
+            "not-a-dict",
+            "huge",
+            "deeply-nested",
+            "year-9999-west-of-utc",
+            "assumed-role-user-not-a-dict",
+        ],
     )
     def test_a_planted_entry_is_a_miss(self, eksauth, world, sts_env, tmp_path, kind) -> None:
         write_profile(sts_env)
@@ -376,8 +387,18 @@ class TestHostileFiles:
             path.write_text(json.dumps(good))
         elif kind == "not-a-dict":
             path.write_text("[1, 2]")
+        elif kind == "deeply-nested":
+            path.write_text("[" * 100_000 + "]" * 100_000)
+        elif kind == "year-9999-west-of-utc":
+            good["Credentials"]["Expiration"] = "9999-12-31T23:59:59-12:00"
+            path.write_text(json.dumps(good))
+        elif kind == "assumed-role-user-not-a-dict":
+            good["Credentials"]["Expiration"] = "2099-01-01T00:00:00Z"
+            path.write_text(json.dumps({**good, "AssumedRoleUser": "x"}))
         else:
             path.write_text(" " * (1024 * 1024))
+        listed = eksauth("cache", "list", "--json")  # skips it, silently
+        assert (listed.exit_code, listed.stderr) == (0, ""), listed.stderr
         result = run_frozen(
             eksauth, world, FROZEN, *TOKEN, "--profile", "admin", "--output", "token"
         )
