@@ -15,8 +15,9 @@ Rules (each one a test):
   group/other bits. eksauth never changes the mode of a folder it did not create: `--cache-dir
   /tmp` (or $HOME, or any shared folder) is refused with one warning line, and the token is
   still printed; name a private folder (or one that does not exist yet) instead. The one
-  exception is a loose folder of ours named `eksauth` (the default's name): that is eksauth's
-  own, and is tightened to 0700.
+  exception is the default folder (`~/.cache/eksauth`) when it is ours and only readable by
+  others (an old umask, a copy): that is eksauth's own, and is tightened to 0700.
+- Only what we own, in a folder we would use, is ever removed (`cache clear`).
 - A lock file that is not our private regular file is repaired (ours, loose) or replaced.
 - The cache never breaks the command: a folder that cannot be used costs one warning line.
 """
@@ -167,8 +168,17 @@ class Cache:
                 st = os.stat(self.folder or "", follow_symlinks=False)
             except OSError:
                 return False  # not there yet: the miss path may create it, then read it
-            self._trusted = _folder_problem(st) is None
+            problem = _folder_problem(st)
+            self._trusted = problem is None
+            if problem is not None:
+                self._refuse(problem)
         return self._trusted
+
+    def _refuse(self, problem: str) -> None:
+        self._warn_once(
+            f"not using {self.folder} as the token cache: {problem} "
+            "(eksauth never changes a folder it did not create; name a private one)"
+        )
 
     # -- writing ---------------------------------------------------------------------------
 
@@ -189,10 +199,15 @@ class Cache:
         return True
 
     def remove(self, name: str) -> bool:
-        if self.folder is None:
+        """Delete entry `name` if it is ours (a file or link we own, in a folder of ours)."""
+        if self.folder is None or not self._readable():
             return False
+        path = os.path.join(self.folder, name + ".json")
         try:
-            os.unlink(os.path.join(self.folder, name + ".json"))
+            st = os.stat(path, follow_symlinks=False)
+            if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)) or not _owned(st):
+                return False
+            os.unlink(path)
         except OSError:
             return False
         return True
@@ -257,10 +272,7 @@ class Cache:
             self._warn_once(f"cannot use the token cache {self.folder}: {_reason(exc)}")
             return False
         if problem is not None:
-            self._warn_once(
-                f"not using {self.folder} as the token cache: {problem} "
-                "(eksauth never changes a folder it did not create; name a private one)"
-            )
+            self._refuse(problem)
             return False
         self._ready = self._trusted = True
         return True
@@ -337,9 +349,17 @@ def _private_regular_file(st: os.stat_result) -> bool:
 
 
 def _ours_to_tighten(folder: str, st: os.stat_result) -> bool:
-    """A loose folder named `eksauth` (as the default is) and owned by us is eksauth's own
-    folder, loosened by a copy or an old umask: tightened. Any other is left as it is."""
-    return os.path.basename(folder) == APP_NAME and stat.S_ISDIR(st.st_mode) and _owned(st)
+    """The default folder (`~/.cache/eksauth`), ours, readable by others but writable by no one
+    else (made under an old umask, or copied): eksauth's own, tightened. A folder named on the
+    command line or by EKSAUTH_CACHE_DIR, or one that others may write to (a shared 1777
+    folder), is never chmod'ed, whatever its name."""
+    shared = st.st_mode & (stat.S_IWGRP | stat.S_IWOTH | stat.S_ISVTX)
+    return (
+        stat.S_ISDIR(st.st_mode)
+        and _owned(st)
+        and not shared
+        and folder == default_cache_dir(os.environ)
+    )
 
 
 def _folder_problem(st: os.stat_result) -> str | None:

@@ -34,11 +34,18 @@ class LockTimeout(OSError):
     """Another writer held `<file>.lock` for longer than we wait."""
 
 
-def replace_private(path: str, data: bytes, *, like: os.stat_result | None = None) -> None:
+def replace_private(
+    path: str,
+    data: bytes,
+    *,
+    like: os.stat_result | None = None,
+    owner: tuple[int, int] | None = None,
+) -> None:
     """Replace `path` with `data`, mode 0600; raises OSError, leaving no temp file behind.
 
     With `like` (the stat of the file being rewritten), the new file keeps its owner, group and
-    mode, as kubectl does: root rewriting a user's kubeconfig must not take it from them.
+    mode, as kubectl does: root rewriting a user's kubeconfig must not take it from them. With
+    `owner` ((uid, gid) of the user data it sits beside), it stays 0600 but is theirs.
     """
     folder, name = os.path.split(path)
     temp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}{TEMP_SUFFIX}")
@@ -53,7 +60,9 @@ def replace_private(path: str, data: bytes, *, like: os.stat_result | None = Non
                 view = view[os.write(fd, view) :]
             os.fsync(fd)
             if like is not None:
-                _take_on(fd, like)
+                _take_on(fd, (like.st_uid, like.st_gid), stat.S_IMODE(like.st_mode))
+            elif owner is not None:
+                _take_on(fd, owner, 0o600)
         finally:
             os.close(fd)
         os.replace(temp, path)
@@ -65,46 +74,49 @@ def replace_private(path: str, data: bytes, *, like: os.stat_result | None = Non
         raise
 
 
-def _take_on(fd: int, like: os.stat_result) -> None:
-    """Give the temp file `like`'s owner, group and mode (owner first: chown clears setuid)."""
-    if hasattr(os, "fchown") and (like.st_uid, like.st_gid) != _ids():
+def _take_on(fd: int, owner: tuple[int, int], mode: int) -> None:
+    """Give the temp file an owner, group and mode (owner first: chown clears setuid)."""
+    if hasattr(os, "fchown") and owner != _ids():
         try:  # noqa: SIM105 -- contextlib would cost the cache-hit path an import
-            os.fchown(fd, like.st_uid, like.st_gid)
+            os.fchown(fd, *owner)
         except PermissionError:  # not root: the file can only be ours, as it was for us
             pass
     if hasattr(os, "fchmod"):
-        os.fchmod(fd, stat.S_IMODE(like.st_mode))
+        os.fchmod(fd, mode)
 
 
 def _ids() -> tuple[int, int]:
     return (os.getuid(), os.getgid()) if hasattr(os, "getuid") else (0, 0)
 
 
-def replace_own(path: str, data: bytes) -> None:
+def replace_own(path: str, data: bytes, *, owner: tuple[int, int] | None = None) -> None:
     """Create `path` (O_EXCL|O_NOFOLLOW), or replace it only if it is a regular file of ours.
 
     Anything else there (a symlink, a FIFO, a folder, another user's file) raises
-    `PlantedError` and nothing is written.
+    `PlantedError` and nothing is written. `owner` ((uid, gid) of the user data the file sits
+    beside, say a kubeconfig root is rewriting for a user) counts as ours too, and is given
+    the file (still 0600), so that its user can read and later replace it.
     """
     try:
         st = os.lstat(path)
     except FileNotFoundError:
-        _create(path, data)
+        _create(path, data, owner)
         return
-    refuse_unless_own(st)
-    replace_private(path, data)
+    refuse_unless_own(st, owner)
+    replace_private(path, data, owner=owner)
 
 
-def refuse_unless_own(st: os.stat_result) -> None:
-    """`PlantedError` unless `st` is a regular file owned by the caller."""
+def refuse_unless_own(st: os.stat_result, owner: tuple[int, int] | None = None) -> None:
+    """`PlantedError` unless `st` is a regular file owned by the caller (or by `owner`)."""
     if not stat.S_ISREG(st.st_mode):
         kind = "a symlink" if stat.S_ISLNK(st.st_mode) else "not a regular file"
         raise PlantedError(errno.EEXIST, f"it is {kind}; refusing to write through it")
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
+    allowed = {os.getuid(), owner[0] if owner else os.getuid()} if hasattr(os, "getuid") else None
+    if allowed is not None and st.st_uid not in allowed:
         raise PlantedError(errno.EPERM, "it belongs to another user; refusing to replace it")
 
 
-def _create(path: str, data: bytes) -> None:
+def _create(path: str, data: bytes, owner: tuple[int, int] | None) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
     try:
         fd = os.open(path, flags, 0o600)
@@ -112,6 +124,7 @@ def _create(path: str, data: bytes) -> None:
         raise PlantedError(errno.EEXIST, "it appeared while writing; refusing") from None
     try:
         try:
+            _take_on(fd, owner or _ids(), 0o600)
             view = memoryview(data)
             while view:
                 view = view[os.write(fd, view) :]

@@ -187,6 +187,39 @@ class TestOthersFolders:
         assert stat.S_IMODE((shared / "mine").stat().st_mode) == 0o700
         assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
 
+    def test_a_shared_folder_named_eksauth_is_never_chmodded(self, eksauth, tmp_path) -> None:
+        shared = tmp_path / "team" / "eksauth"  # the default's name, named by --cache-dir
+        shared.mkdir(parents=True)
+        shared.chmod(0o1777)
+        result = eksauth(*ARGS, "--cache-dir", str(shared))
+        assert result.exit_code == 0
+        assert result.stderr.startswith("eksauth: warning: not using ")
+        assert stat.S_IMODE(shared.stat().st_mode) == 0o1777
+
+    def test_clear_removes_nothing_from_a_folder_it_would_not_use(self, eksauth, tmp_path) -> None:
+        loose = tmp_path / "loose"
+        loose.mkdir()
+        loose.chmod(0o777)
+        planted = [loose / "token-theirs.json", loose / "role-theirs.json"]
+        for path in planted:
+            path.write_text("{}")
+        result = eksauth("cache", "clear", "--cache-dir", str(loose))
+        assert result.exit_code == 0
+        assert "not using" in result.stderr
+        assert "removed 0 cache entries" in result.stderr
+        assert all(path.exists() for path in planted)
+
+    @NEEDS_ROOT
+    def test_clear_never_removes_another_users_entries(self, eksauth, tmp_path, stranger) -> None:
+        assert eksauth(*ARGS).exit_code == 0
+        folder = cache_dir(tmp_path)
+        theirs = folder / "token-theirs.json"
+        theirs.write_text("{}")
+        os.chown(theirs, stranger.pw_uid, stranger.pw_gid)
+        result = eksauth("cache", "clear")
+        assert result.stderr == "removed 1 cache entry\n"  # ours, not theirs
+        assert theirs.exists()
+
     @NEEDS_ROOT
     def test_a_foreign_cache_folder_is_not_read(self, eksauth, tmp_path, stranger) -> None:
         first = eksauth(*ARGS)
@@ -215,6 +248,15 @@ class TestOthersFolders:
             stranger.pw_uid,
             stranger.pw_gid,
             0o640,
+        )
+        # The backup is theirs too (0600): they can read and restore it, and their own next
+        # migration may replace it.
+        backup = Path(f"{config}.eksauth-backup")
+        st = backup.stat()
+        assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)) == (
+            stranger.pw_uid,
+            stranger.pw_gid,
+            0o600,
         )
 
 
@@ -314,6 +356,18 @@ class TestCacheNeverBlocks:
 
 
 # -- 4. concurrent kubeconfig writers lose nothing -----------------------------------------------
+
+
+def test_a_fifo_or_huge_kubeconfig_is_one_line_and_no_hang(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    huge = tmp_path / "huge"
+    with huge.open("wb") as stream:
+        stream.truncate(17 << 20)
+    for path, reason in ((fifo, "is not a regular file"), (huge, "is larger than 16 MiB")):
+        result = run_installed("migrate-kubeconfig", "--kubeconfig", str(path), text=True)
+        assert reason in one_error_line(result)
+        assert not Path(f"{path}.lock").exists()
 
 
 class TestConcurrentWriters:

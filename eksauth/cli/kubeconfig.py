@@ -144,7 +144,7 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
         click.echo(files.dump(content), nl=False)
         return
     if ca_path is not None and pem is not None:
-        files.write_beside(ca_path, pem)
+        files.write_beside(ca_path, pem, kubeconfig=path)
     with files.locked(path):  # re-read under the lock: a concurrent writer's entries stay
         content = files.load(path)
         entries, existed = merged(content)
@@ -262,7 +262,7 @@ def _migrate(path: str, *, shared_user: str | None, dry_run: bool) -> None:
         migration.skipped.extend(skipped)
     backup = files.backup_path(path)
     if migration.changed and not dry_run:  # written first: a refusal is then the only line
-        files.write_beside(backup, text.encode("utf-8"))
+        files.write_beside(backup, text.encode("utf-8"), kubeconfig=path)
         files.write_private(path, files.dump(migration.content).encode("utf-8"))
     for line in migration.skipped:
         warn(f"left {line}")

@@ -11,7 +11,7 @@ import errno
 import os
 import stat
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 from eksauth.errors import KubeconfigError
@@ -26,6 +26,8 @@ from eksauth.privatefile import (
 
 DEFAULT_PATH = "~/.kube/config"
 BACKUP_SUFFIX = ".eksauth-backup"
+# Far above any real kubeconfig (hundreds of clusters fit in a few hundred KiB).
+MAX_KUBECONFIG_BYTES = 16 << 20
 # The top-level keys kubectl types, and what they must be when present (aws-cli checks the same).
 _SHAPE: dict[str, type] = {
     "apiVersion": str,
@@ -67,17 +69,38 @@ def new_config() -> dict[str, Any]:
 
 
 def read_text(path: str) -> str | None:
-    """The file's text, or None when there is no file."""
+    """The file's text, or None when there is no file.
+
+    Bounded like every read: opened non-blocking (a FIFO in its place cannot hang us, and is
+    refused), a regular file only (a symlink to one is fine, as for kubectl), at most
+    MAX_KUBECONFIG_BYTES. The text keeps the file's line endings (and so does a backup).
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        # newline="": the text (and so a backup written from it) keeps the file's line endings.
-        with open(path, encoding="utf-8", newline="") as stream:
-            return stream.read()
+        fd = os.open(path, flags)
     except FileNotFoundError:
         return None
-    except UnicodeDecodeError:
-        raise KubeconfigError(f"{path} is not UTF-8 text", hint=_UNTOUCHED) from None
     except OSError as exc:
         raise KubeconfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise KubeconfigError(f"{path} is not a regular file", hint=_UNTOUCHED)
+        chunks, size = [], 0
+        while chunk := os.read(fd, 1 << 16):
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > MAX_KUBECONFIG_BYTES:
+                raise KubeconfigError(
+                    f"{path} is larger than {MAX_KUBECONFIG_BYTES >> 20} MiB", hint=_UNTOUCHED
+                )
+    except OSError as exc:
+        raise KubeconfigError(f"cannot read {path}: {exc.strerror or exc}") from None
+    finally:
+        os.close(fd)
+    try:
+        return b"".join(chunks).decode("utf-8")
+    except UnicodeDecodeError:
+        raise KubeconfigError(f"{path} is not UTF-8 text", hint=_UNTOUCHED) from None
 
 
 def parse(text: str, path: str) -> dict[str, Any]:
@@ -163,12 +186,21 @@ def write_private(path: str, data: bytes) -> None:
         raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
-def write_beside(path: str, data: bytes) -> None:
+def write_beside(path: str, data: bytes, *, kubeconfig: str | None = None) -> None:
     """Write a file eksauth keeps beside user data (a backup, a kubelet CA): created with
-    O_EXCL|O_NOFOLLOW, or replacing only a regular file of ours; never through a symlink."""
+    O_EXCL|O_NOFOLLOW, or replacing only a regular file of ours; never through a symlink.
+
+    It belongs to the owner of `kubeconfig` when there is one: root migrating a user's
+    kubeconfig leaves a backup that user can read, restore and later replace.
+    """
     try:
+        owner = None
+        if kubeconfig is not None:
+            with suppress(FileNotFoundError):
+                st = os.stat(kubeconfig)
+                owner = (st.st_uid, st.st_gid)
         os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-        replace_own(path, data)
+        replace_own(path, data, owner=owner)
     except OSError as exc:
         raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
