@@ -115,6 +115,9 @@ def session(profile: str | None, *, interactive: bool, region_name: str | None =
     """
     with errors(profile):
         made = botocore.session.Session(profile=profile, session_vars=_STS_REGIONAL_DEFAULT)
+        # The clients botocore's own credential providers create (a role profile's AssumeRole,
+        # SSO's GetRoleCredentials, web identity) get the same bounds as ours.
+        made.set_default_client_config(API_CONFIG)
         if region_name:
             # As aws-cli does with --region: botocore's own providers (assume-role profiles,
             # SSO) then call STS in the same region instead of failing for want of one.

@@ -87,14 +87,15 @@ def describe_cluster(
         where = region(region_name, os.environ, made)
         credentials = None
         if assume_role_arn:
-            fields = assume_role(
-                client(made, "sts", where),
-                role_arn=assume_role_arn,
-                session_name=DESCRIBE_SESSION_NAME,
-                external_id=None,
-                duration=None,
-                log=lambda _: None,
-            )
+            with errors(profile, action="sts:AssumeRole"):  # an STS failure is not EKS's
+                fields = assume_role(
+                    client(made, "sts", where),
+                    role_arn=assume_role_arn,
+                    session_name=DESCRIBE_SESSION_NAME,
+                    external_id=None,
+                    duration=None,
+                    log=lambda _: None,
+                )
             credentials = frozen(fields)
         eks = client(made, "eks", where, credentials)
         reply = call(lambda: eks.describe_cluster(name=name), f"eks:DescribeCluster {name}")
@@ -102,10 +103,12 @@ def describe_cluster(
 
 
 def eks_client(profile: str | None, region_name: str | None) -> Any:
-    """An `eks` client for the profile's credentials (AWS_ENDPOINT_URL_EKS honoured)."""
+    """An `eks` client for the profile's credentials (AWS_ENDPOINT_URL_EKS honoured), or None
+    when no region is known (flag, environment or profile) to ask EKS in."""
     with errors(profile, service="EKS", action="eks:DescribeCluster"):
         made = session(profile, interactive=False)
-        return client(made, "eks", region(region_name, os.environ, made), config=DIAGNOSTIC_CONFIG)
+        where = region(region_name, os.environ, made)
+        return client(made, "eks", where, config=DIAGNOSTIC_CONFIG) if where else None
 
 
 def ec2_private_dns_name(

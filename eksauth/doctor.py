@@ -191,6 +191,8 @@ def _cluster(state: _State) -> Check:
 
     request = state.inputs.request
     client = awscalls.eks_client(request.profile, state.source.region)
+    if client is None:
+        return Check("", "fail", "no region to look the cluster up in", "give --region")
     state.access = access = access_fetch.gather(client, request.cluster, state.caller)
     if "eks:DescribeCluster" in access.missing_permissions:
         hint = "grant eks:DescribeCluster to see the authentication mode"
@@ -300,7 +302,7 @@ def _exec_entry(state: _State) -> Check:
     args = [str(a) for a in exec_.get("args") or ()]
     program = os.path.basename(command)
     if program in ("aws", "eksauth") and not kubeapi.names_cluster(
-        where.user, state.inputs.request.cluster
+        where.user, state.inputs.request.cluster, where.cluster_info
     ):
         problems.append(f"args {args} do not name cluster {state.inputs.request.cluster}")
     detail = f"{command} {' '.join(args)} ({version}, interactiveMode {mode or 'unset'})"

@@ -33,6 +33,7 @@ class Target(NamedTuple):
     ca_pem: str | None  # None: the system's trust store
     insecure: bool
     user: Mapping[str, Any]  # the kubeconfig user (exec, token, ...)
+    cluster_info: Mapping[str, Any]  # the kubeconfig cluster (server, CA, extensions)
 
 
 def _named(content: Mapping[str, Any], key: str, name: str) -> Mapping[str, Any] | None:
@@ -43,10 +44,33 @@ def _named(content: Mapping[str, Any], key: str, name: str) -> Mapping[str, Any]
     return None
 
 
-def names_cluster(user: Mapping[str, Any], cluster: str) -> bool:
-    """Whether a kubeconfig user's exec args ask for a token for `cluster`."""
+def names_cluster(
+    user: Mapping[str, Any], cluster: str, cluster_info: Mapping[str, Any] | None = None
+) -> bool:
+    """Whether a kubeconfig user's exec asks for a token for `cluster`: by its args, read as
+    `eksauth token` reads them, or, for a shared user (`provideClusterInfo: true`, args naming
+    no cluster), by the exec extension of the context's cluster (`cluster_info`)."""
+    from eksauth.execcred import EXEC_EXTENSION
+    from eksauth.tokenargs import parse
+
     exec_ = user.get("exec")
-    args = [str(a) for a in (exec_.get("args") or ())] if isinstance(exec_, Mapping) else []
+    if not isinstance(exec_, Mapping):
+        return False
+    args = [str(a) for a in exec_.get("args") or ()]
+    values = parse(args, {})
+    if values is not None:
+        named = values.get("cluster_name") or values.get("cluster_id")
+        if named or exec_.get("provideClusterInfo") is not True or cluster_info is None:
+            return named == cluster
+        for item in cluster_info.get("extensions") or ():
+            if isinstance(item, Mapping) and item.get("name") == EXEC_EXTENSION:
+                extension = item.get("extension")
+                return isinstance(extension, Mapping) and cluster in (
+                    extension.get("clusterName"),
+                    extension.get("clusterId"),
+                )
+        return False
+    # Args eksauth's reader does not know (aws-iam-authenticator's own flags, say).
     for flag in ("--cluster-name", "-c", "--cluster-id", "-i"):
         if f"{flag}={cluster}" in args:
             return True
@@ -65,10 +89,11 @@ def target(path: str | None, context: str | None, cluster: str | None = None) ->
     if chosen is None and cluster is not None:
         for item in content.get("contexts") or ():
             ctx = item.get("context") if isinstance(item, Mapping) else None
-            user = (
-                _named(content, "users", str(ctx.get("user"))) if isinstance(ctx, Mapping) else None
-            )
-            if user is not None and names_cluster(user, cluster):
+            if not isinstance(ctx, Mapping):
+                continue
+            user = _named(content, "users", str(ctx.get("user")))
+            info = _named(content, "clusters", str(ctx.get("cluster")))
+            if user is not None and names_cluster(user, cluster, info):
                 chosen = str(item.get("name"))
                 break
     chosen = chosen or content.get("current-context") or None
@@ -88,6 +113,7 @@ def target(path: str | None, context: str | None, cluster: str | None = None) ->
         _ca_pem(cluster_entry, where),
         bool(cluster_entry.get("insecure-skip-tls-verify")),
         user,
+        cluster_entry,
     )
 
 
@@ -119,9 +145,12 @@ def get(
     import urllib.error
     import urllib.request
 
-    context = ssl.create_default_context(cadata=where.ca_pem) if where.ca_pem else None
-    if context is None:
-        context = ssl.create_default_context()
+    try:
+        context = ssl.create_default_context(cadata=where.ca_pem or None)
+    except (ssl.SSLError, ValueError) as exc:
+        raise KubeconfigError(
+            f"the CA of context {where.context!r} in {where.path} is not a PEM certificate: {exc}"
+        ) from None
     if where.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -50,8 +50,9 @@ def get_token(
     """
     from eksauth import api
     from eksauth.cache import Cache, resolve_cache_dir
-    from eksauth.request import make_request
+    from eksauth.request import STS_URL_VARIABLE, make_request
 
+    env = os.environ
     request = make_request(
         cluster_name=cluster_name,
         cluster_id=cluster_id,
@@ -60,8 +61,8 @@ def get_token(
         role_arn=role_arn,
         session_name=role_session_name,
         external_id=external_id,
+        sts_url=env.get(STS_URL_VARIABLE) or None,  # as the CLI: same token, same cache entry
     )
-    env = os.environ
     issued = api.get_token(
         request,
         env=env,

@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from eksauth.execcred import ClusterExtension
 
 DEFAULT_SESSION_NAME = "EKSGetTokenAuth"  # aws-cli's AssumeRole session name
+# --sts-url's variable, for the CLI, the fast path and the library alike.
+STS_URL_VARIABLE = "EKSAUTH_STS_URL"
 ROLE_DURATION_RANGE = (900, 43200)  # what AssumeRole accepts for DurationSeconds
 
 # Patterns, matched by `_matches` with `re` imported on first use: most token requests carry no

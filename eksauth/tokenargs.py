@@ -10,6 +10,7 @@ every message. A test ties these tables to click's options.
 from __future__ import annotations
 
 from eksauth.execcred import DEPRECATED, SUPPORTED
+from eksauth.request import STS_URL_VARIABLE
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
@@ -64,8 +65,8 @@ def parse(args: Sequence[str], env: Mapping[str, str]) -> dict[str, str | bool] 
         return None
     if values.get("api_version", _API_VERSIONS[0]) not in _API_VERSIONS:
         return None
-    if "sts_url" not in values and env.get("EKSAUTH_STS_URL"):
-        values["sts_url"] = env["EKSAUTH_STS_URL"]
+    if "sts_url" not in values and env.get(STS_URL_VARIABLE):
+        values["sts_url"] = env[STS_URL_VARIABLE]
     return values
 
 

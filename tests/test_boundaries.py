@@ -74,6 +74,33 @@ def test_update_kubeconfig_against_a_silent_eks_fails_in_seconds_with_one_line(
     assert not (aws_env / ".kube" / "config").exists()
 
 
+@pytest.mark.e2e
+def test_a_role_profile_against_a_silent_sts_fails_in_seconds(
+    silent_endpoint: str, aws_env: Path
+) -> None:
+    """botocore's own assume-role provider makes this AssumeRole, with eksauth's bounds."""
+    (aws_env / ".aws" / "credentials").write_text(
+        f"[src]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
+    )
+    (aws_env / ".aws" / "config").write_text(
+        "[profile role]\nrole_arn = arn:aws:iam::111122223333:role/R\nsource_profile = src\n"
+    )
+    env = {**os.environ, "AWS_ENDPOINT_URL_STS": silent_endpoint}
+    started = time.monotonic()
+    result = subprocess.run(
+        [tool("eksauth"), "token", "-c", "demo", "--region", "eu-west-1", "--profile", "role"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert time.monotonic() - started < 40  # botocore's defaults take minutes
+    assert result.returncode == 1
+    assert len(result.stderr.splitlines()) == 1, result.stderr
+
+
 class TestProfileRule:
     """--profile, else AWS_DEFAULT_PROFILE, then AWS_PROFILE: botocore's own order."""
 

@@ -152,3 +152,59 @@ class TestDoctor:
         found = statuses(result)
         assert found["credentials"] == "fail"
         assert {found[n] for n in NAMES[1:]} == {"skip"}
+
+
+class TestSharedUser:
+    """One user entry for every cluster (provideClusterInfo): the cluster is in each cluster
+    entry's exec extension, not in the user's args."""
+
+    EXTENSION = "client.authentication.k8s.io/exec"
+
+    @pytest.fixture
+    def shared(self, world, sts_server, eks_api, tmp_path, monkeypatch) -> Path:
+        creds = world.issue_session(ADMINS, "alice")
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
+        monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
+        monkeypatch.setenv("EKSAUTH_STS_URL", sts_server.url)
+
+        def cluster(name: str, server: str, **more: str) -> dict[str, object]:
+            values = {"clusterName": name, "region": "eu-west-1"}
+            extensions = [{"name": self.EXTENSION, "extension": values}]
+            return {"name": name, "cluster": {"server": server, **more, "extensions": extensions}}
+
+        exec_ = {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": tool("eksauth"),
+            "args": ["token"],
+            "provideClusterInfo": True,
+            "interactiveMode": "IfAvailable",
+        }
+        content = {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [
+                cluster("other", "https://127.0.0.1:1"),
+                cluster("demo", eks_api.url, **{"certificate-authority-data": eks_api.ca_data_b64}),
+            ],
+            "users": [{"name": "eksauth", "user": {"exec": exec_}}],
+            "contexts": [
+                {"name": name, "context": {"cluster": name, "user": "eksauth"}}
+                for name in ("other", "demo")
+            ],
+            "current-context": "other",  # not the cluster asked about
+        }
+        path = tmp_path / "kubeconfig"
+        path.write_text(json.dumps(content))
+        monkeypatch.setenv("KUBECONFIG", str(path))
+        return path
+
+    @pytest.mark.parametrize("context", [(), ("--context", "demo")], ids=["found", "given"])
+    def test_the_shared_users_context_for_the_cluster(self, eksauth, eks, shared, context) -> None:
+        eks.add_cluster("demo", mode="API_AND_CONFIG_MAP", creator_arn=ADMINS)
+        result = eksauth(
+            "doctor", "-c", "demo", "--region", "eu-west-1", *context, "--json", now=time.time()
+        )
+        found = statuses(result)
+        assert found["endpoint"] == "ok", result.stdout
+        assert found["kubeconfig exec entry"] == "ok", result.stdout

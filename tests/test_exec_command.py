@@ -114,7 +114,9 @@ class TestKubectlFindsIt:
         done = subprocess.run(update, env=env, capture_output=True, text=True, check=False)
         assert done.returncode == 0, done.stderr
         assert self.written(env) == tool("eksauth")
-        assert done.stderr.startswith(f"eksauth: note: wrote the full path {tool('eksauth')}: ")
+        # Said once the entry is written (and only then), after what was written.
+        last = done.stderr.splitlines()[-1]
+        assert last.startswith(f"eksauth: note: wrote the full path {tool('eksauth')}: ")
         self.kubectl(env)
         assert [s.arn for s in eks_api.seen] == [USER_ARN]
 

@@ -21,6 +21,21 @@ def kubeconfig(tmp_path, monkeypatch):
 
 
 class TestUpdate:
+    def test_a_per_cluster_update_keeps_the_clusters_extension(self, eksauth, kubeconfig) -> None:
+        """The shared context of a cluster keeps working after a per-cluster entry for it."""
+        assert (
+            eksauth("update-kubeconfig", "--name", "prod", *OFFLINE, "--shared-user").exit_code == 0
+        )
+        again = eksauth(
+            "update-kubeconfig", "--name", "prod", *OFFLINE,
+            "--alias", "prod-admin", "--user-alias", "prod-admin",
+            "--role-arn", "arn:aws:iam::111122223333:role/Admin",
+        )  # fmt: skip
+        assert again.exit_code == 0, again.stderr
+        (cluster,) = yaml.safe_load(kubeconfig.read_text())["clusters"]
+        (extension,) = cluster["cluster"]["extensions"]
+        assert extension["extension"] == {"clusterName": "prod", "region": "eu-west-1"}
+
     def test_entries(self, eksauth, kubeconfig) -> None:
         role = "arn:aws:iam::111122223333:role/Admin"
         result = eksauth(

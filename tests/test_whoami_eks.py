@@ -186,3 +186,14 @@ class TestLiveAwsAuthAndLimits:
         answer = json.loads(result.stdout)
         assert "authentication_mode" not in answer
         assert answer["mapped_by"] == "mapRoles[0]"
+
+
+def test_without_a_region_only_aws_auth_is_consulted(eksauth, sts_server, alice, tmp_path) -> None:
+    """No --region, AWS_REGION, AWS_DEFAULT_REGION or profile region: EKS cannot be asked."""
+    result = eksauth(
+        "whoami", "-c", "demo", "--sts-url", sts_server.url,
+        "--aws-auth", aws_auth_file(tmp_path, AWS_AUTH_PLAIN), "--json", now=time.time(),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    assert "no region to ask EKS in" in result.stderr
+    assert json.loads(result.stdout)["mapped"] is True

@@ -23,6 +23,7 @@ from eksauth.cli.options import (
     with_options,
 )
 from eksauth.errors import EksAuthError, UsageError, VerificationError
+from eksauth.request import STS_URL_VARIABLE
 
 if TYPE_CHECKING:
     from eksauth.awsauth import AwsAuth, IdentityMapping
@@ -126,7 +127,7 @@ def _relative(seconds: int) -> str:
 @with_options(_identity_options)
 @click.option(
     "--sts-url",
-    envvar="EKSAUTH_STS_URL",
+    envvar=STS_URL_VARIABLE,
     metavar="URL",
     help="Also accept tokens for this non-standard STS base URL [env: EKSAUTH_STS_URL].",
 )

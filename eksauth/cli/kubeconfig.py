@@ -16,6 +16,7 @@ from eksauth.cli.options import CONTEXT, inherited, profile_option, region_optio
 from eksauth.errors import UsageError
 
 if TYPE_CHECKING:
+    from eksauth.kubeconfig.command import ExecCommand
     from eksauth.kubeconfig.entries import Cluster, Entries, UserOptions
 
 
@@ -118,7 +119,7 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
         session_name=options["role_session_name"],
         forward_session_name=options["forward_session_name"],
         kubelet=options["kubelet"],
-        command=_exec_command(),
+        command=(chosen := _exec_command()).command,
     )
     user.request(options["name"])  # refuses now what `eksauth token` would refuse later
     if options["shared_user"] is not None:
@@ -150,6 +151,7 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
         entries, existed = merged(content)
         files.write_private(path, files.dump(content).encode("utf-8"))
     _report(entries, path, existed=existed, verbose=options["verbose"])
+    _note(chosen)
 
 
 def _shared(
@@ -209,14 +211,17 @@ def _cluster(ctx: click.Context, options: dict[str, Any], profile: str | None) -
     return dataclasses.replace(cluster, proxy_url=options["proxy_url"])
 
 
-def _exec_command() -> str:
-    """The command the written exec runs (one kubectl finds), with a note when it is a path."""
+def _exec_command() -> ExecCommand:
+    """The command the written exec runs: one kubectl finds (see `kubeconfig.command`)."""
     from eksauth.kubeconfig.command import exec_command
 
-    chosen = exec_command()
+    return exec_command()
+
+
+def _note(chosen: ExecCommand) -> None:
+    """Why the exec written names a path rather than `eksauth`: said once it was written."""
     if chosen.note:
         click.echo(f"eksauth: note: {chosen.note}", err=True)
-    return chosen.command
 
 
 @click.command("migrate-kubeconfig", context_settings=CONTEXT)
@@ -252,12 +257,12 @@ def _migrate(path: str, *, shared_user: str | None, dry_run: bool) -> None:
     text = files.read_text(path)
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
-    command = _exec_command()
-    migration = migrate(files.parse(text, path), command)
+    chosen = _exec_command()
+    migration = migrate(files.parse(text, path), chosen.command)
     if shared_user is not None:
         from eksauth.kubeconfig.shared import share
 
-        changed, skipped = share(migration.content, shared_user, command)
+        changed, skipped = share(migration.content, shared_user, chosen.command)
         migration.changed.extend(changed)
         migration.skipped.extend(skipped)
     backup = files.backup_path(path)
@@ -274,3 +279,4 @@ def _migrate(path: str, *, shared_user: str | None, dry_run: bool) -> None:
         click.echo(f"nothing to migrate in {path}", err=True)
     else:
         click.echo(f"wrote {path} (the previous file is {backup})", err=True)
+        _note(chosen)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from eksauth.execcred import V1, V1ALPHA1, V1BETA1
+from eksauth.request import STS_URL_VARIABLE
 
 if TYPE_CHECKING:
     from eksauth.api import IssuedToken
@@ -157,7 +158,7 @@ token_options: list[Decorator] = [
     click.option("--token-only", is_flag=True, default=False, help="Same as --output token."),
     click.option(
         "--sts-url",
-        envvar="EKSAUTH_STS_URL",
+        envvar=STS_URL_VARIABLE,
         metavar="URL",
         help="Sign for this STS base URL instead of the standard host [env: EKSAUTH_STS_URL].",
     ),

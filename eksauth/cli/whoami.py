@@ -108,9 +108,8 @@ def _eks_client(profile: str | None, region: str | None) -> Any:
     from eksauth import awscalls
 
     client = awscalls.eks_client(profile, region)
-    if client.meta.region_name is None:
+    if client is None:
         warn("no region to ask EKS in, so only aws-auth is consulted (give --region)")
-        return None
     return client
 
 

@@ -270,6 +270,16 @@ def _put(content: dict[str, Any], key: str, entry: dict[str, Any]) -> None:
     content[key] = listed
     for index, existing in enumerate(listed):
         if existing.get("name") == entry["name"]:
-            listed[index] = entry
+            listed[index] = _keeping_extensions(existing, entry)
             return
     listed.append(entry)
+
+
+def _keeping_extensions(existing: dict[str, Any], entry: dict[str, Any]) -> dict[str, Any]:
+    """`entry`, keeping the `extensions` the entry it replaces carried: a cluster's exec
+    extension (`--shared-user`) serves other contexts, which must keep working."""
+    for kind in ("cluster", "user", "context"):
+        old, new = existing.get(kind), entry.get(kind)
+        if isinstance(old, dict) and isinstance(new, dict) and "extensions" in old:
+            return {**entry, kind: {**new, "extensions": new.get("extensions", old["extensions"])}}
+    return entry
