@@ -54,6 +54,17 @@ class TestGetToken:
         assert token.token.startswith("k8s-aws-v1.")
         assert not list(cache_dir(tmp_path).glob("token-*.json"))
 
+    def test_eksauth_sts_url_signs_for_that_host_as_the_cli_does(self, eksauth, monkeypatch):
+        monkeypatch.setenv("EKSAUTH_STS_URL", "http://127.0.0.1:9")
+        from eksauth import get_token
+
+        ours = get_token("demo", region="eu-west-1")
+        assert ours.token.startswith("k8s-aws-v1.aHR0cDovLzEyNy4wLjAuMTo5L")  # http://127.0.0.1:9/
+        cli = eksauth(
+            "token", "-c", "demo", "--region", "eu-west-1", "--output", "token", now=time.time()
+        )
+        assert cli.stdout.strip() == ours.token  # one token, one cache entry
+
     def test_cluster_id(self, sts_checker) -> None:
         token = eksauth.get_token(cluster_id="a1b2-c3d4", region="eu-west-1")
         assert sts_checker(token.token, "a1b2-c3d4")

@@ -167,6 +167,19 @@ class TestLiveAwsAuthAndLimits:
         assert json.loads(result.stdout)["username"] == "cm-alice"
         assert [s.arn for s in eks_api.seen] == [SESSION_ARN]  # read with the caller's token
 
+    def test_a_kubeconfig_ca_that_is_no_pem_is_one_line(
+        self, whoami: Any, eks: EksControlServer, eks_api: EksApiServer, tmp_path: Path
+    ) -> None:
+        eks.add_cluster("demo", mode="CONFIG_MAP")
+        kubeconfig = eks_api.write_kubeconfig(tmp_path / "kubeconfig", token="unused")
+        text = kubeconfig.read_text().replace(eks_api.ca_data_b64, "aGVsbG8K")  # "hello"
+        kubeconfig.write_text(text)
+        result = whoami("--aws-auth", "cluster", "--kubeconfig", str(kubeconfig))
+        assert result.exit_code == 1
+        (line,) = result.stderr.splitlines()[-1:]
+        assert "is not a PEM certificate" in line
+        assert "Traceback" not in result.stderr
+
     def test_a_silent_eks_endpoint_fails_in_seconds(
         self, whoami: Any, eks: EksControlServer
     ) -> None:
