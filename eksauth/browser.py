@@ -36,8 +36,9 @@ _OPENER = "import sys, webbrowser\nsys.exit(0 if webbrowser.open(sys.argv[1]) el
 _RUNNING: list[subprocess.Popen[bytes]] = []
 
 
-def graphical(env: Mapping[str, str], platform: str = sys.platform) -> bool:
+def graphical(env: Mapping[str, str], platform: str | None = None) -> bool:
     """Whether a browser can show a page: BROWSER is set, or there is a graphical session."""
+    platform = sys.platform if platform is None else platform
     if env.get("BROWSER"):
         return True
     if platform == "darwin" or platform.startswith(("win", "cygwin")):
