@@ -302,6 +302,7 @@ def _role_credentials(
 # -- IAM Identity Center sign-in ----------------------------------------------------------------
 
 SSO_LOCK_PREFIX = "sso-"
+SSO_FAILED_SUFFIX = "-failed"  # the entry recording a failed sign-in, beside the lock
 
 
 def _resolved(
@@ -318,10 +319,13 @@ def _resolved(
     (`interactive` and `say`), sign in first: once for many, under a lock per SSO session.
 
     Of parallel runs (kubectl, k9s...) hitting the same expired session, the first to take the
-    lock signs in; the others wait (bounded) and, looking again, find the new token.
+    lock signs in; the others wait (bounded) and, looking again, find the new token. A sign-in
+    that fails (refused, ignored, timed out) is recorded beside the lock: a waiter that finds a
+    failure recorded after its own start fails too, rather than opening another tab. Without the
+    lock (cache folder unusable, or the wait ran out) no run signs in on its own.
     """
     from eksauth import signer
-    from eksauth.errors import EksAuthError, SsoSessionError
+    from eksauth.errors import EksAuthError, SsoError, SsoSessionError
 
     try:
         return signer.resolve(request, env=env, interactive=interactive)
@@ -336,6 +340,7 @@ def _resolved(
     except EksAuthError:
         raise gone from None  # not a profile we can sign in for: botocore's own reason
     folder = sso.default_cache_dir(env)
+    hint = f"run `{aws.sso_login_command(gone.profile)}`"
 
     def look() -> Any:
         if sso.valid_token(config, folder, now) is None:
@@ -345,11 +350,37 @@ def _resolved(
         except SsoSessionError:
             return None  # a token IAM Identity Center no longer takes (revoked): sign in again
 
-    def sign_in() -> Any:
-        say(f"the IAM Identity Center session for {config.start_url} has expired; signing in")
-        oidc = aws.oidc_client(session, config.region)
-        sso.login(oidc, config, now=now, say=say, cache_dir=folder)
-        return signer.resolve(request, env=env, interactive=interactive)
-
     name = SSO_LOCK_PREFIX + sso.lock_name(config, folder)
-    return _looked_up_or_made(cache, name, look, sign_in, log, timeout=sso.SIGN_IN_WAIT_SECONDS)
+    failed = name + SSO_FAILED_SUFFIX
+    lock = cache.lock(name, sso.SIGN_IN_WAIT_SECONDS)
+    with lock as held:
+        if not held:
+            # Without the lock, parallel runs would each open a tab: none signs in on its own.
+            raise SsoError(
+                f"the IAM Identity Center session has expired and cannot be renewed here "
+                f"({lock.problem}, so parallel runs cannot share one sign-in)",
+                hint=hint,
+            )
+        found = look()
+        if found is not None:
+            log("another process signed in to IAM Identity Center meanwhile; reusing it")
+            return found
+        marker = cache.load(failed)
+        failed_at = None if marker is None else number(marker.get("failed_at"))
+        if failed_at is not None and failed_at >= now:
+            raise SsoError(
+                "the IAM Identity Center sign-in another eksauth run started has just failed",
+                hint=hint,
+            )
+        say(f"the IAM Identity Center session for {config.start_url} has expired; signing in")
+        try:
+            sso.login(
+                aws.oidc_client(session, config.region), config, now=now, say=say, cache_dir=folder
+            )
+        except (EksAuthError, KeyboardInterrupt):
+            import time  # the failure's own time: runs that started before it may not retry
+
+            cache.store(failed, {"failed_at": time.time()})
+            raise
+        cache.remove(failed)
+        return signer.resolve(request, env=env, interactive=interactive)

@@ -270,6 +270,7 @@ def login(
     no_browser: bool = False,
     timeout: float = DEFAULT_LOGIN_TIMEOUT,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> str:
     """Sign in and write the token file; returns its path.
 
@@ -301,6 +302,7 @@ def login(
             say=say,
             timeout=timeout,
             sleep=sleep,
+            clock=clock,
         )
     token = {
         "startUrl": config.start_url,

@@ -13,12 +13,11 @@ import hashlib
 import secrets
 import threading
 import time
-import webbrowser
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from eksauth import aws
+from eksauth import aws, browser
 from eksauth.errors import SsoError
 
 Say = Callable[[str], None]
@@ -58,7 +57,8 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         right = (
             parts.path == CALLBACK_PATH
             and not waiting.done.is_set()
-            and secrets.compare_digest(query.get("state", ""), waiting.state)
+            # As bytes: compare_digest refuses non-ASCII str (a forged state is just wrong).
+            and secrets.compare_digest(query.get("state", "").encode(), waiting.state.encode())
             and ("code" in query or "error" in query)
         )
         if not right:
@@ -80,6 +80,11 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         return  # the request line carries the code
 
 
+class _CallbackServer(HTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        return  # a broken request is ignored: no traceback on our stderr
+
+
 def authorization_code_flow(
     oidc: Any,
     *,
@@ -93,12 +98,13 @@ def authorization_code_flow(
     """Sign in through the browser; None when no browser could be opened (fall back).
 
     The listener takes one GET on /oauth/callback with the right state; anything else gets 400
-    and is ignored. It serves from a thread while the browser command runs (webbrowser waits
-    for text browsers), and is closed on every exit, timeout and Ctrl-C included.
+    and is ignored. The browser starts in a child process that never gets our stdout
+    (`eksauth.browser`); `timeout` counts from before its launch. The listener serves from a
+    thread and is closed on every exit, timeout and Ctrl-C included.
     """
     verifier, challenge = pkce_pair()
     waiting = _Callback(secrets.token_urlsafe(24))
-    server = HTTPServer(("127.0.0.1", 0), _CallbackHandler)
+    server = _CallbackServer(("127.0.0.1", 0), _CallbackHandler)
     server.waiting = waiting  # type: ignore[attr-defined]
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.daemon = True
@@ -117,9 +123,10 @@ def authorization_code_flow(
         )
         url = f"{aws.oidc_endpoint(oidc)}/authorize?{query}&code_challenge={challenge}"
         say(f"Sign in to AWS IAM Identity Center at: {url}")
-        if open_browser and not webbrowser.open(url):
+        deadline = time.monotonic() + timeout
+        if open_browser and not browser.open_url(url, say=say, done=waiting.done.is_set):
             return None
-        if not waiting.done.wait(timeout):
+        if not waiting.done.wait(max(0.0, deadline - time.monotonic())):
             raise SsoError(
                 f"no sign-in completed within {int(timeout)} seconds",
                 hint="run the command again, or use --use-device-code",
@@ -150,9 +157,13 @@ def device_code_flow(
     say: Say,
     timeout: float,
     sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
 ) -> dict[str, Any]:
     """Sign in with a user code, polling CreateToken until approved, denied or expired
-    (the code's own expiresIn, or `timeout` if shorter: a waiting kubectl is bounded)."""
+    (the code's own expiresIn, or `timeout` if shorter: a waiting kubectl is bounded).
+
+    The bound is a deadline on `clock`: the time each CreateToken takes counts, not only the
+    polling interval."""
     started = aws.oidc_call(
         lambda: oidc.start_device_authorization(
             clientId=client_id, clientSecret=client_secret, startUrl=start_url
@@ -161,8 +172,8 @@ def device_code_flow(
     )
     say(f"Open {started['verificationUriComplete']} and confirm the code {started['userCode']}")
     interval = float(started.get("interval") or DEFAULT_INTERVAL)
-    remaining = min(float(started.get("expiresIn") or 600), timeout)
-    while remaining > 0:
+    deadline = clock() + min(float(started.get("expiresIn") or 600), timeout)
+    while clock() < deadline:
         try:
             return _create_token(
                 oidc,
@@ -176,8 +187,7 @@ def device_code_flow(
                 interval += SLOW_DOWN_STEP
             elif exc.code != "AuthorizationPendingException":
                 raise
-        sleep(interval)
-        remaining -= interval
+        sleep(min(interval, max(0.0, deadline - clock())))
     raise SsoError("the sign-in code expired before it was confirmed", hint="run it again")
 
 

@@ -15,12 +15,15 @@ import stat
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from eksauth import aws, sso
+from eksauth import aws, browser, sso
 from eksauth.errors import SsoError
 from tests.conftest import token_in_subprocess
 from tests.standins.sso import (
@@ -63,6 +66,19 @@ def run_login(browser_log: Path, cache_dir: str, said: list[str]) -> Callable[..
         )
 
     return run
+
+
+class FakeTime:
+    """A clock that moves only when slept on, and by `call_seconds` per CreateToken received."""
+
+    def __init__(self, center: IdentityCenter, call_seconds: float = 0.0) -> None:
+        self.center, self.call_seconds, self.slept = center, call_seconds, 0.0
+
+    def sleep(self, seconds: float) -> None:
+        self.slept += seconds
+
+    def clock(self) -> float:
+        return self.slept + self.call_seconds * self.center.calls["CreateToken"]
 
 
 def _assert_no_secrets(token: dict[str, Any], *texts: str) -> None:
@@ -143,6 +159,26 @@ class TestBrowserFlow:
         assert center.calls["CreateToken"] == 0
         assert port_is_closed(callback_port(said))
 
+    def test_non_ascii_state_is_refused_without_a_traceback(
+        self, run_login: Callable[..., str], said: list[str], capfd: pytest.CaptureFixture[str]
+    ) -> None:
+        statuses: list[int] = []
+
+        def forge(line: str) -> None:
+            said.append(line)
+            redirect = dict(parse_qsl(urlsplit(line.split(": ", 1)[1]).query))["redirect_uri"]
+            try:
+                forged = redirect + "?state=%C3%A9&code=x"  # loopback http only
+                with urllib.request.urlopen(forged, timeout=5) as r:  # noqa: S310
+                    statuses.append(r.status)
+            except urllib.error.HTTPError as err:
+                statuses.append(err.code)
+
+        with pytest.raises(SsoError, match="no sign-in completed within 1 seconds"):
+            run_login(no_browser=True, say=forge, timeout=1.0)
+        assert statuses == [400]
+        assert "Traceback" not in capfd.readouterr().err
+
     def test_ctrl_c_closes_the_listener(
         self, run_login: Callable[..., str], said: list[str], browser_log: Path
     ) -> None:
@@ -185,6 +221,36 @@ class TestBrowserFlow:
         assert center.calls["StartDeviceAuthorization"] == 1
         assert "No browser could be opened" in said[1]
         assert center.calls["RegisterClient"] == 2  # device flow has its own registration
+
+
+class TestBrowserLaunch:
+    @pytest.mark.parametrize(
+        ("env", "platform", "shown"),
+        [
+            ({}, "linux", False),  # a text browser would have no terminal: device code
+            ({"DISPLAY": ":0"}, "linux", True),
+            ({"WAYLAND_DISPLAY": "wayland-0"}, "linux", True),
+            ({"BROWSER": "my-browser"}, "linux", True),
+            ({}, "darwin", True),
+            ({}, "win32", True),
+        ],
+    )
+    def test_graphical(self, env: dict[str, str], platform: str, shown: bool) -> None:
+        assert browser.graphical(env, platform) is shown
+
+    def test_without_a_display_or_browser_it_uses_the_device_code(
+        self,
+        run_login: Callable[..., str],
+        monkeypatch: pytest.MonkeyPatch,
+        center: IdentityCenter,
+        browser_log: Path,
+    ) -> None:
+        for name in ("BROWSER", "DISPLAY", "WAYLAND_DISPLAY"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setattr(sys, "platform", "linux")
+        run_login(sleep=lambda _: None)
+        assert center.calls["StartDeviceAuthorization"] == 1
+        assert not browser_log.exists()
 
 
 class TestDeviceFlow:
@@ -231,9 +297,20 @@ class TestDeviceFlow:
         self, run_login: Callable[..., str], center: IdentityCenter
     ) -> None:
         center.device_decision = "pending"  # expiresIn 600, but a waiting kubectl is bounded
+        fake = FakeTime(center)
         with pytest.raises(SsoError, match="expired before it was confirmed"):
-            run_login(use_device_code=True, sleep=lambda _: None, timeout=3.0)
+            run_login(use_device_code=True, sleep=fake.sleep, clock=fake.clock, timeout=3.0)
         assert center.calls["CreateToken"] == 3
+
+    def test_the_time_createtoken_takes_counts(
+        self, run_login: Callable[..., str], center: IdentityCenter
+    ) -> None:
+        center.device_decision = "pending"
+        fake = FakeTime(center, call_seconds=2.0)  # interval 1 s, each poll takes 2 s
+        with pytest.raises(SsoError, match="expired before it was confirmed"):
+            run_login(use_device_code=True, sleep=fake.sleep, clock=fake.clock, timeout=6.0)
+        assert center.calls["CreateToken"] == 2  # at 0 and 3 s; the deadline falls at 6 s
+        assert fake.clock() == 6.0
 
     def test_denied(self, run_login: Callable[..., str], center: IdentityCenter) -> None:
         center.device_decision = "deny"
@@ -250,8 +327,9 @@ class TestDeviceFlow:
         self, run_login: Callable[..., str], center: IdentityCenter
     ) -> None:
         center.device_decision, center.device_expires_in = "pending", 3
+        fake = FakeTime(center)
         with pytest.raises(SsoError, match="expired before it was confirmed"):
-            run_login(use_device_code=True, sleep=lambda _: None)
+            run_login(use_device_code=True, sleep=fake.sleep, clock=fake.clock)
         assert center.calls["CreateToken"] == 3
 
 

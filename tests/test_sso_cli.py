@@ -13,6 +13,7 @@ import hashlib
 import json
 import os
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -21,7 +22,7 @@ from typing import Callable
 import pytest
 
 from tests.conftest import Result, token_in_subprocess, tool
-from tests.standins.sso import IdentityCenter, callback_port, port_is_closed
+from tests.standins.sso import BROWSER_SCRIPT, IdentityCenter, callback_port, port_is_closed
 from tests.standins.sts import StsServer
 from tests.standins.world import World
 
@@ -337,3 +338,114 @@ class TestAutomaticSignIn:
         assert calendar.timegm(time.strptime(refreshed["expiresAt"], "%Y-%m-%dT%H:%M:%SZ")) > (
             time.time()
         )
+
+
+def _browser(tmp_path: Path, body: str) -> str:
+    """A BROWSER wrapper running `body`, where @STANDIN@ runs the browser stand-in."""
+    standin = f'"{sys.executable}" "{BROWSER_SCRIPT}" "$@"'
+    wrapper = tmp_path / "wrapped-browser"
+    wrapper.write_text("#!/bin/sh\n" + body.replace("@STANDIN@", standin))
+    wrapper.chmod(0o755)
+    return str(wrapper)
+
+
+def _runs(count: int, env: dict[str, str]) -> list[tuple[int, str, str]]:
+    runs = [
+        subprocess.Popen(
+            [tool("eksauth"), "token", "-c", f"demo-{i}", "--profile", "dev"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for i in range(count)
+    ]
+    outputs = [run.communicate(timeout=120) for run in runs]
+    return [(run.returncode, out, err) for run, (out, err) in zip(runs, outputs)]
+
+
+class TestBrowserProcess:
+    def test_what_the_browser_prints_stays_off_the_exec_credential(
+        self, browser_log: Path, tmp_path: Path
+    ) -> None:
+        say = 'echo "Opening in existing browser session."\nexec @STANDIN@\n'
+        env = {
+            **os.environ,
+            "KUBERNETES_EXEC_INFO": INTERACTIVE,
+            "BROWSER": _browser(tmp_path, say),
+        }
+        ((code, out, err),) = _runs(1, env)
+        assert code == 0, err
+        assert json.loads(out)["kind"] == "ExecCredential"
+        assert "eksauth: browser: Opening in existing browser session." in err.splitlines()
+
+    def test_a_browser_left_running_holds_neither_stdout_nor_stderr(
+        self, browser_log: Path, tmp_path: Path
+    ) -> None:
+        # Run as kubectl runs us (reading to the end of our output): a browser that stays
+        # running with the launcher's stdout and stderr must not keep us waiting.
+        env = {
+            **os.environ,
+            "KUBERNETES_EXEC_INFO": INTERACTIVE,
+            "BROWSER": _browser(tmp_path, "(sleep 40 &)\nexec @STANDIN@\n"),
+        }
+        started = time.monotonic()
+        ((code, _, err),) = _runs(1, env)
+        assert code == 0, err
+        assert time.monotonic() - started < 20
+
+    def test_timeout_bounds_a_browser_command_that_never_returns(
+        self, browser_log: Path, tmp_path: Path
+    ) -> None:
+        env = {**os.environ, "BROWSER": _browser(tmp_path, "sleep 60\n")}
+        started = time.monotonic()
+        done = subprocess.run(
+            [tool("eksauth"), "sso", "login", "--profile", "dev", "--timeout", "3"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=30,
+            check=False,
+        )
+        assert time.monotonic() - started < 15
+        assert done.stderr.splitlines()[-1] == (
+            "eksauth: error: no sign-in completed within 3 seconds "
+            "(run the command again, or use --use-device-code)"
+        )
+
+
+class TestOnceForMany:
+    def test_a_refused_sign_in_is_not_retried_by_every_waiter(
+        self, browser_log: Path, center: IdentityCenter
+    ) -> None:
+        center.authorize_decision = "deny"
+        env = {**os.environ, "KUBERNETES_EXEC_INFO": INTERACTIVE}
+        results = _runs(4, env)
+
+        assert [code for code, _, _ in results] == [1] * 4
+        assert center.calls["Authorize"] == 1
+        assert [line for line in browser_log.read_text().splitlines() if "open" in line] == [
+            "open approve"
+        ]
+        lines = [err.splitlines()[-1] for _, _, err in results]
+        assert lines.count("eksauth: error: the sign-in was refused (access_denied)") == 1
+        assert (
+            lines.count(
+                "eksauth: error: the IAM Identity Center sign-in another eksauth run started has "
+                "just failed (run `eksauth sso login --profile dev`)"
+            )
+            == 3
+        )
+
+    def test_no_sign_in_without_the_lock(self, browser_log: Path, center: IdentityCenter) -> None:
+        # The token cache folder is refused (a shared /tmp): the SSO lock would live there.
+        env = {**os.environ, "KUBERNETES_EXEC_INFO": INTERACTIVE, "EKSAUTH_CACHE_DIR": "/tmp"}  # noqa: S108
+        results = _runs(4, env)
+
+        assert [(code, out) for code, out, _ in results] == [(1, "")] * 4
+        assert center.calls["Authorize"] == center.calls["StartDeviceAuthorization"] == 0
+        for _, _, err in results:
+            line = err.splitlines()[-1]
+            assert line.startswith("eksauth: error: the IAM Identity Center session has expired")
+            assert "the cache folder cannot be used" in line
+            assert line.endswith("(run `eksauth sso login --profile dev`)")
