@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from eksauth.api import ROLE_PREFIX, TOKEN_PREFIX, number
+from eksauth.api import ROLE_PREFIX, SSO_LOCK_PREFIX, TOKEN_PREFIX, number
 from eksauth.cache import Cache
 
 
@@ -43,7 +43,9 @@ def clear_cache(cache: Cache, cluster: str | None = None) -> int:
     removed = 0
     if cluster is None:
         cache.remove_temp_files()
-    prefixes = [TOKEN_PREFIX] if cluster is not None else [TOKEN_PREFIX, ROLE_PREFIX]
+    # Everything also takes the records of failed SSO sign-ins (`sso-…-failed`).
+    everything = [TOKEN_PREFIX, ROLE_PREFIX, SSO_LOCK_PREFIX]
+    prefixes = [TOKEN_PREFIX] if cluster is not None else everything
     for prefix in prefixes:
         for name in cache.names(prefix):
             entry = cache.load(name)
