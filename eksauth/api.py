@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from eksauth.cache import FORMAT, Cache, home_folder
+from eksauth.jsonlite import number
 
 try:
     # hashlib loads OpenSSL first (3 ms of a 20 ms hit); the builtin BLAKE2 needs nothing.
@@ -38,8 +39,6 @@ MIN_TOKEN_REMAINING_SECONDS = 60
 # Assumed-role credentials are reused until this close to their expiry (botocore refreshes its
 # own at 15/10 minutes; 5 leaves a signed token most of its 14 minutes).
 MIN_ROLE_REMAINING_SECONDS = 5 * 60
-# Entry times beyond this are not times (year ~33,000): treated like NaN, as corrupt.
-_HUGE = 1e12
 # Each run reads the clock once, as it starts; a process that started a moment before the one
 # that signed (and then waited for its lock) sees a token signed "after" its `now`. Only an
 # entry signed further ahead than this means the clock itself stepped back.
@@ -145,13 +144,6 @@ def _fresh(
     return entry
 
 
-def number(value: object) -> float | None:
-    """A finite int or float from an entry (not a bool, NaN or infinity), else None."""
-    if type(value) not in (int, float) or not -_HUGE < value < _HUGE:  # type: ignore[operator]
-        return None  # NaN fails every comparison
-    return value  # type: ignore[return-value]
-
-
 def cached_token(cache: Cache, key: str, now: float) -> IssuedToken | None:
     """The cached token under `key` (see `token_key`), if it has a minute left at `now`."""
     entry = _fresh(cache, TOKEN_PREFIX + key, now, MIN_TOKEN_REMAINING_SECONDS, _TOKEN_FIELDS)
@@ -201,7 +193,7 @@ def get_token(
     """Serve from the cache, or sign under the entry's lock and store the result.
 
     `say` talks to the person at the terminal; with it, an interactive run whose IAM Identity
-    Center session is gone signs in (see `_resolved`). Without it, it never does.
+    Center session is gone signs in (see `signin.resolved`). Without it, it never does.
     """
     key = token_key(request, env) if use_cache else None
 
@@ -242,9 +234,10 @@ def _sign(
     say: Log | None,
 ) -> IssuedToken:
     from eksauth import signer  # botocore loads only when we must sign
+    from eksauth.signin import resolved  # the sign-in, only when a session has gone
     from eksauth.token import rfc3339
 
-    source = _resolved(
+    source = resolved(
         request, env=env, now=now, cache=cache, interactive=interactive, log=log, say=say
     )
     credentials, expiry = source.credentials, source.expiry
@@ -297,90 +290,3 @@ def _role_credentials(
     else:
         entry = _looked_up_or_made(cache, name, look, assume, log)
     return aws.frozen(entry), int(entry["expires_at"])
-
-
-# -- IAM Identity Center sign-in ----------------------------------------------------------------
-
-SSO_LOCK_PREFIX = "sso-"
-SSO_FAILED_SUFFIX = "-failed"  # the entry recording a failed sign-in, beside the lock
-
-
-def _resolved(
-    request: TokenRequest,
-    *,
-    env: Mapping[str, str],
-    now: float,
-    cache: Cache,
-    interactive: bool,
-    log: Log,
-    say: Log | None,
-) -> Any:
-    """`signer.resolve`; when the profile's SSO session is gone and the run may talk to a person
-    (`interactive` and `say`), sign in first: once for many, under a lock per SSO session.
-
-    Of parallel runs (kubectl, k9s...) hitting the same expired session, the first to take the
-    lock signs in; the others wait (bounded) and, looking again, find the new token. A sign-in
-    that fails (refused, ignored, timed out) is recorded beside the lock: a waiter that finds a
-    failure recorded after its own start fails too, rather than opening another tab. Without the
-    lock (cache folder unusable, or the wait ran out) no run signs in on its own.
-    """
-    from eksauth import signer
-    from eksauth.errors import EksAuthError, SsoError, SsoSessionError
-
-    try:
-        return signer.resolve(request, env=env, interactive=interactive)
-    except SsoSessionError as exc:
-        if not interactive or say is None:
-            raise
-        gone = exc
-    from eksauth import aws, sso
-
-    try:
-        config, session = sso.config_for(gone.profile)
-    except EksAuthError:
-        raise gone from None  # not a profile we can sign in for: botocore's own reason
-    folder = sso.default_cache_dir(env)
-    hint = f"run `{aws.sso_login_command(gone.profile)}`"
-
-    def look() -> Any:
-        if sso.valid_token(config, folder, now) is None:
-            return None
-        try:
-            return signer.resolve(request, env=env, interactive=interactive)
-        except SsoSessionError:
-            return None  # a token IAM Identity Center no longer takes (revoked): sign in again
-
-    name = SSO_LOCK_PREFIX + sso.lock_name(config, folder)
-    failed = name + SSO_FAILED_SUFFIX
-    lock = cache.lock(name, sso.SIGN_IN_WAIT_SECONDS)
-    with lock as held:
-        if not held:
-            # Without the lock, parallel runs would each open a tab: none signs in on its own.
-            raise SsoError(
-                f"the IAM Identity Center session has expired and cannot be renewed here "
-                f"({lock.problem}, so parallel runs cannot share one sign-in)",
-                hint=hint,
-            )
-        found = look()
-        if found is not None:
-            log("another process signed in to IAM Identity Center meanwhile; reusing it")
-            return found
-        marker = cache.load(failed)
-        failed_at = None if marker is None else number(marker.get("failed_at"))
-        if failed_at is not None and failed_at >= now:
-            raise SsoError(
-                "the IAM Identity Center sign-in another eksauth run started has just failed",
-                hint=hint,
-            )
-        say(f"the IAM Identity Center session for {config.start_url} has expired; signing in")
-        try:
-            sso.login(
-                aws.oidc_client(session, config.region), config, now=now, say=say, cache_dir=folder
-            )
-        except (EksAuthError, KeyboardInterrupt):
-            import time  # the failure's own time: runs that started before it may not retry
-
-            cache.store(failed, {"failed_at": time.time()})
-            raise
-        cache.remove(failed)
-        return signer.resolve(request, env=env, interactive=interactive)

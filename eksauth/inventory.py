@@ -10,8 +10,10 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from eksauth.api import ROLE_PREFIX, SSO_LOCK_PREFIX, TOKEN_PREFIX, number
+from eksauth.api import ROLE_PREFIX, TOKEN_PREFIX
 from eksauth.cache import Cache
+from eksauth.jsonlite import number
+from eksauth.signin import SSO_LOCK_PREFIX
 
 
 def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:

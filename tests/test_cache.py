@@ -341,6 +341,8 @@ MISS_ONLY = (
     "eksauth.token",
     "eksauth.endpoints",
     "eksauth.library",
+    "eksauth.signin",
+    "eksauth.privatefile",
 )
 
 
