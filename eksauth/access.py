@@ -83,6 +83,9 @@ class ClusterAccess(NamedTuple):
     policies: tuple[AccessPolicy, ...] | None = None
     missing_permissions: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    endpoint: str | None = None  # DescribeCluster's API server endpoint and CA
+    ca_data: str | None = None
+    status: str | None = None  # ACTIVE, CREATING...
 
 
 class Verdict(NamedTuple):
@@ -220,7 +223,7 @@ def _outcome(
         return _Outcome(False, None, None, (), False)
     if aws_auth.username is None:
         return _Outcome(False, None, None, (), True)
-    return _Outcome(True, f"aws-auth:{aws_auth.source}", aws_auth.username, aws_auth.groups, True)
+    return _Outcome(True, aws_auth.mapped_by, aws_auth.username, aws_auth.groups, True)
 
 
 def _possible_modes(access: ClusterAccess) -> tuple[str, ...]:

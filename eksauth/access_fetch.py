@@ -27,26 +27,40 @@ class _Denied(Exception):
 def gather(client: Any, cluster_name: str, caller: CallerIdentity) -> ClusterAccess:
     """DescribeCluster, then (outside CONFIG_MAP) ListAccessEntries, and for the caller's
     entry DescribeAccessEntry and ListAssociatedAccessPolicies."""
-    missing: list[str] = []
-    notes: list[str] = []
-    mode: str | None = None
-    bootstrap: bool | None = None
-    created_at: float | None = None
+    return entries(client, describe(client, cluster_name), caller)
+
+
+def describe(client: Any, cluster_name: str) -> ClusterAccess:
+    """DescribeCluster alone: the authentication mode, endpoint, CA and status."""
     try:
         cluster = _call(client, "DescribeCluster", cluster_name, name=cluster_name)["cluster"]
     except _Denied:
-        missing.append("eks:DescribeCluster")
-    else:
-        config = cluster.get("accessConfig") or {}
-        mode = config.get("authenticationMode") or "CONFIG_MAP"
-        if "authenticationMode" not in config:
-            notes.append("DescribeCluster reports no authentication mode: taken as CONFIG_MAP")
-        bootstrap = config.get("bootstrapClusterCreatorAdminPermissions")
-        created_at = _epoch(cluster.get("createdAt"))
-    access = ClusterAccess(cluster_name, mode, bootstrap, created_at)
-    if mode == "CONFIG_MAP":
-        return access._replace(missing_permissions=tuple(missing), notes=tuple(notes))
+        return ClusterAccess(cluster_name, None, missing_permissions=("eks:DescribeCluster",))
+    config = cluster.get("accessConfig") or {}
+    notes: tuple[str, ...] = ()
+    if "authenticationMode" not in config:
+        notes = ("DescribeCluster reports no authentication mode: taken as CONFIG_MAP",)
+    return ClusterAccess(
+        cluster_name,
+        config.get("authenticationMode") or "CONFIG_MAP",
+        config.get("bootstrapClusterCreatorAdminPermissions"),
+        _epoch(cluster.get("createdAt")),
+        notes=notes,
+        endpoint=cluster.get("endpoint") or None,
+        ca_data=(cluster.get("certificateAuthority") or {}).get("data") or None,
+        status=cluster.get("status") or None,
+    )
 
+
+def entries(client: Any, access: ClusterAccess, caller: CallerIdentity) -> ClusterAccess:
+    """`access` (from `describe`) with the caller's access entry and its policies, outside
+    CONFIG_MAP; AccessDenied is recorded as the missing permission."""
+    missing = list(access.missing_permissions)
+    notes = list(access.notes)
+    mode = access.authentication_mode
+    cluster_name = access.cluster
+    if mode == "CONFIG_MAP":
+        return access
     principal_arns: tuple[str, ...] | None = None
     try:
         principal_arns = tuple(_pages(client, "ListAccessEntries", cluster_name, "accessEntries"))

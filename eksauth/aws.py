@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any, Callable
 
+import botocore
 import botocore.session
 from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -41,7 +42,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from eksauth import rolesessions
+from eksauth import rejections, rolesessions
 from eksauth.cache import aws_cli_cache_dir
 from eksauth.errors import (
     AwsError,
@@ -195,12 +196,25 @@ def sts_regions() -> list[str]:
     return sorted(regions)
 
 
+def unknown_region(name: str) -> str | None:
+    """A warning when botocore's partition data does not know region `name`, with the
+    closest known name; None for a known region. Not an error: new regions can appear before
+    the installed botocore knows them. Loading the data costs tens of milliseconds, so only
+    the explaining commands and `token -v` ask."""
+    import difflib
+
+    known = sts_regions()
+    if name in known:
+        return None
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    guess = f" (did you mean {close[0]}?)" if close else ""
+    return f"region {name} is unknown to botocore {botocore.__version__}{guess}"
+
+
 # -- IAM Identity Center sign-in (sso-oidc) -----------------------------------------------------
 
 
-def sso_login_command(profile: str | None) -> str:
-    """The command that signs `profile` in, as hints name it."""
-    return f"eksauth sso login --profile {profile}" if profile else "eksauth sso login"
+sso_login_command = rejections.sso_login_command
 
 
 def oidc_client(made: Session, region_name: str) -> Any:
@@ -251,18 +265,6 @@ def oidc_endpoint(oidc: Any) -> str:
 
 # -- errors --------------------------------------------------------------------------------------
 
-# What a service's error code means for someone trying to reach EKS, by code.
-_HINTS = {
-    "AccessDenied": "check that the role's trust policy allows the calling identity",
-    "AccessDeniedException": "the caller lacks the IAM permission named above",
-    "ExpiredToken": "the source credentials have expired; refresh them and retry",
-    "ExpiredTokenException": "the source credentials have expired; refresh them and retry",
-    "InvalidClientTokenId": "the access key is not valid in this partition or region",
-    "UnrecognizedClientException": "the credentials are not valid in this region",
-    "RegionDisabledException": "activate STS in this region, or choose another --region",
-    "ResourceNotFoundException": "check --name and --region (`aws eks list-clusters`)",
-}
-
 
 def call(operation: Callable[[], Any], what: str, error: type[AwsError] = AwsError) -> Any:
     """Run one API call; a service error becomes `error` naming `what` and the code."""
@@ -276,7 +278,7 @@ def _service_error(exc: ClientError, what: str, error: type[AwsError]) -> AwsErr
     details = exc.response.get("Error", {})
     code = str(details.get("Code", "Unknown"))
     message = details.get("Message", "")
-    return error(f"{what} failed: {code}: {message}", hint=_HINTS.get(code), code=code)
+    return error(f"{what} failed: {code}: {message}", hint=rejections.hint(code), code=code)
 
 
 _UNREADABLE_CREDENTIALS = (
@@ -320,6 +322,10 @@ def errors(
     """
     try:
         yield
+    except AwsError as exc:
+        if exc.code in rejections.EXPIRED and profile:  # the hint can name the profile now
+            exc.hint = rejections.hint(exc.code, profile=profile)
+        raise
     except EksAuthError:
         raise
     except ProfileNotFound:

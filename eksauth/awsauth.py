@@ -56,6 +56,11 @@ class IdentityMapping(NamedTuple):
     reason: str | None
     notes: tuple[str, ...]  # what the reader should know: unresolved templates, near misses
 
+    @property
+    def mapped_by(self) -> str | None:
+        """The one spelling every command prints: `aws-auth:mapRoles[0]`, ... or None."""
+        return None if self.source is None else f"aws-auth:{self.source}"
+
 
 _DATA_KEYS = ("mapRoles", "mapUsers", "mapAccounts")
 

@@ -9,6 +9,7 @@ import calendar
 import os
 from typing import Any, Callable
 
+from eksauth import rejections
 from eksauth.aws import (
     DIAGNOSTIC_CONFIG,
     call,
@@ -39,7 +40,12 @@ def assume_role(
     if duration:
         params["DurationSeconds"] = duration
     log(f"AssumeRole {role_arn} as session {session_name} via {sts.meta.endpoint_url}")
-    answer = call(lambda: sts.assume_role(**params), f"AssumeRole on {role_arn}", StsError)
+    try:
+        answer = call(lambda: sts.assume_role(**params), f"AssumeRole on {role_arn}", StsError)
+    except StsError as exc:
+        if exc.code in rejections.DENIED:  # name the role and, where STS says it, the caller
+            exc.hint = rejections.hint(exc.code, role=role_arn, message=exc.message)
+        raise
     answer = answer["Credentials"]
     return {
         "access_key_id": answer["AccessKeyId"],

@@ -1,11 +1,16 @@
-"""Talk to a cluster's Kubernetes API server as kubectl would: its kubeconfig context, its CA.
+"""Talk to a cluster's Kubernetes API server as kubectl would, and only to the cluster's own.
 
-- `target()` resolves a kubeconfig context (server, CA, user) without running anything.
-- `get()` is one bounded HTTPS GET with `Authorization: Bearer <token>`, trusting only the
-  kubeconfig's CA (or the system's when it names none), never following redirects.
-- `read_aws_auth()` fetches kube-system/aws-auth for `whoami --aws-auth cluster`.
+- `target()` chooses the server a token for a cluster may be sent to. A bearer token is a
+  credential for that cluster, so the server must be one of: the context named with
+  `--context`; a context whose exec (or shared-user extension) names the cluster; or a server
+  whose host is the endpoint EKS's DescribeCluster returned (a kubeconfig context with that
+  host, else the endpoint itself with EKS's CA). Anything else is refused (`WrongServer`)
+  before a connection is opened: kubectl's current context is not evidence.
+- `get()` is one GET with `Authorization: Bearer <token>`, trusting only the context's CA (or
+  the system's when it names none), bounded as a whole and never redirected (`httpget`).
+- `read_aws_auth()` fetches kube-system/aws-auth for `whoami --aws-auth cluster` and doctor.
 
-Stdlib only (urllib, ssl); yaml is loaded through `kubeconfig.files` when a kubeconfig is read.
+Stdlib only; the kubeconfig is read through `kubeconfig.merged` (which loads yaml).
 """
 
 from __future__ import annotations
@@ -13,179 +18,179 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import os
 from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
 
 from eksauth.errors import EksAuthError, KubeconfigError
+
+if TYPE_CHECKING:
+    from eksauth.kubeconfig.merged import Context, Merged
 
 API_TIMEOUT_SECONDS = 10.0
 _MAX_REPLY_BYTES = 1 << 20
 AWS_AUTH_PATH = "/api/v1/namespaces/kube-system/configmaps/aws-auth"
+ENDPOINT_CONTEXT = "(EKS's endpoint)"  # Target.context when no kubeconfig context is used
 
 
 class Target(NamedTuple):
-    """One kubeconfig context, resolved."""
+    """Where the API server is and how to trust it."""
 
-    path: str
+    path: str  # the kubeconfig file of the context ("" for EKS's endpoint)
     context: str
     server: str
     ca_pem: str | None  # None: the system's trust store
     insecure: bool
-    user: Mapping[str, Any]  # the kubeconfig user (exec, token, ...)
+    user: Mapping[str, Any]  # the kubeconfig user (exec, token, ...); {} for EKS's endpoint
     cluster_info: Mapping[str, Any]  # the kubeconfig cluster (server, CA, extensions)
 
 
-def _named(content: Mapping[str, Any], key: str, name: str) -> Mapping[str, Any] | None:
-    for item in content.get(key) or ():
-        if isinstance(item, Mapping) and item.get("name") == name:
-            inner = item.get(key[:-1])
-            return inner if isinstance(inner, Mapping) else {}
-    return None
+class WrongServer(EksAuthError):
+    """No server is known to be the cluster's: the token is not sent anywhere."""
 
 
-def names_cluster(
-    user: Mapping[str, Any], cluster: str, cluster_info: Mapping[str, Any] | None = None
-) -> bool:
-    """Whether a kubeconfig user's exec asks for a token for `cluster`: by its args, read as
-    `eksauth token` reads them, or, for a shared user (`provideClusterInfo: true`, args naming
-    no cluster), by the exec extension of the context's cluster (`cluster_info`)."""
-    from eksauth.execcred import EXEC_EXTENSION
-    from eksauth.tokenargs import parse
-
-    exec_ = user.get("exec")
-    if not isinstance(exec_, Mapping):
-        return False
-    args = [str(a) for a in exec_.get("args") or ()]
-    values = parse(args, {})
-    if values is not None:
-        named = values.get("cluster_name") or values.get("cluster_id")
-        if named or exec_.get("provideClusterInfo") is not True or cluster_info is None:
-            return named == cluster
-        for item in cluster_info.get("extensions") or ():
-            if isinstance(item, Mapping) and item.get("name") == EXEC_EXTENSION:
-                extension = item.get("extension")
-                return isinstance(extension, Mapping) and cluster in (
-                    extension.get("clusterName"),
-                    extension.get("clusterId"),
-                )
-        return False
-    # Args eksauth's reader does not know (aws-iam-authenticator's own flags, say).
-    for flag in ("--cluster-name", "-c", "--cluster-id", "-i"):
-        if f"{flag}={cluster}" in args:
-            return True
-        if any(a == flag and b == cluster for a, b in zip(args, args[1:])):
-            return True
-    return False
+def host_of(server: str) -> str | None:
+    """`host:port` of an https URL (port 443 when none is written), for comparing servers."""
+    try:
+        parts = urlsplit(server)
+        port = parts.port or 443
+    except ValueError:  # a port that is no number
+        return None
+    return f"{parts.hostname}:{port}" if parts.hostname else None
 
 
-def target(path: str | None, context: str | None, cluster: str | None = None) -> Target:
-    """The context `context`, else one whose exec names `cluster`, else the current one."""
-    from eksauth.kubeconfig import files
+def target(
+    merged: Merged | None,
+    context: Context | None,
+    *,
+    given: bool,
+    cluster: str,
+    endpoint: str | None = None,
+    ca_data: str | None = None,
+) -> Target:
+    """The API server a token for `cluster` may go to (see the module's docstring).
 
-    where = files.expand(path) if path else files.default_path(os.environ)
-    content = files.load(where)
-    chosen = context
-    if chosen is None and cluster is not None:
-        for item in content.get("contexts") or ():
-            ctx = item.get("context") if isinstance(item, Mapping) else None
-            if not isinstance(ctx, Mapping):
-                continue
-            user = _named(content, "users", str(ctx.get("user")))
-            info = _named(content, "clusters", str(ctx.get("cluster")))
-            if user is not None and names_cluster(user, cluster, info):
-                chosen = str(item.get("name"))
-                break
-    chosen = chosen or content.get("current-context") or None
-    if not chosen:
-        raise KubeconfigError(f"{where} has no current context", hint="give --context")
-    ctx = _named(content, "contexts", chosen)
-    if ctx is None:
-        raise KubeconfigError(f"{where} has no context {chosen!r}")
-    cluster_entry = _named(content, "clusters", str(ctx.get("cluster")))
-    if cluster_entry is None or not cluster_entry.get("server"):
-        raise KubeconfigError(f"context {chosen!r} in {where} names no cluster with a server")
-    user = _named(content, "users", str(ctx.get("user"))) or {}
-    return Target(
-        where,
-        chosen,
-        str(cluster_entry["server"]),
-        _ca_pem(cluster_entry, where),
-        bool(cluster_entry.get("insecure-skip-tls-verify")),
-        user,
-        cluster_entry,
+    `context` is the run's context (`kubeconfig.inputs.choose`), `given` when it was named with
+    --context; `endpoint` and `ca_data` are DescribeCluster's, when EKS was asked.
+    """
+    from eksauth.kubeconfig.inputs import names
+
+    if context is not None and (given or names(context, cluster)):
+        return from_context(context)
+    if endpoint:
+        host = host_of(endpoint)
+        for name in merged.contexts if merged is not None else ():
+            candidate = merged.context(name) if merged is not None else None
+            server = _server(candidate)
+            if candidate is not None and server and host is not None and host_of(server) == host:
+                return from_context(candidate)
+        return from_endpoint(endpoint, ca_data)
+    raise _refusal(merged, cluster)
+
+
+def _refusal(merged: Merged | None, cluster: str) -> WrongServer:
+    hint = "give --context NAME for the cluster's context, or a region so EKS can be asked"
+    current = merged.context(merged.current_context) if merged and merged.current_context else None
+    server = _server(current)
+    if current is None or not server:
+        return WrongServer(
+            f"no kubeconfig context names cluster {cluster}, and EKS was not asked for its "
+            "endpoint: there is no API server to ask",
+            hint=hint,
+        )
+    return WrongServer(
+        f"not sending a token for cluster {cluster} to {server} (context {current.name}): no "
+        "context names the cluster, and EKS was not asked for its endpoint",
+        hint=hint,
     )
 
 
-def _ca_pem(cluster: Mapping[str, Any], where: str) -> str | None:
-    data = cluster.get("certificate-authority-data")
-    if data:
-        try:
-            return base64.b64decode(str(data), validate=True).decode("ascii")
-        except (binascii.Error, UnicodeDecodeError):
-            raise KubeconfigError(
-                f"certificate-authority-data in {where} is not base64 PEM"
-            ) from None
-    name = cluster.get("certificate-authority")
-    if name:
-        ca_path = os.path.join(os.path.dirname(where), os.path.expanduser(str(name)))
-        try:
-            with open(ca_path, encoding="ascii") as handle:
-                return handle.read(1 << 20)
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KubeconfigError(f"cannot read the CA file {ca_path}: {exc}") from None
-    return None
+def _server(context: Context | None) -> str | None:
+    if context is None or context.cluster is None:
+        return None
+    server = context.cluster.body.get("server")
+    return str(server) if server else None
+
+
+def from_context(context: Context) -> Target:
+    """The context's cluster entry: server, CA (relative to its own file) and user."""
+    from eksauth.kubeconfig.merged import relative_to
+
+    entry = context.cluster
+    if entry is None or not entry.body.get("server"):
+        raise KubeconfigError(f"context {context.name!r} names no cluster with a server")
+    body = entry.body
+    ca_pem: str | None = None
+    if body.get("certificate-authority-data"):
+        ca_pem = _pem(str(body["certificate-authority-data"]), f"in {entry.path}")
+    elif body.get("certificate-authority"):
+        ca_pem = _ca_file(relative_to(entry, str(body["certificate-authority"])))
+    user = context.user.body if context.user is not None else {}
+    insecure = bool(body.get("insecure-skip-tls-verify"))
+    return Target(context.path, context.name, str(body["server"]), ca_pem, insecure, user, body)
+
+
+def from_endpoint(endpoint: str, ca_data: str | None) -> Target:
+    """EKS's endpoint for the cluster, trusted through the CA DescribeCluster returned."""
+    ca_pem = _pem(ca_data, "from eks:DescribeCluster") if ca_data else None
+    return Target("", ENDPOINT_CONTEXT, endpoint, ca_pem, False, {}, {"server": endpoint})
+
+
+def _pem(data: str, where: str) -> str:
+    try:
+        return base64.b64decode(data, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        raise KubeconfigError(f"the certificate-authority-data {where} is not base64 PEM") from None
+
+
+def _ca_file(path: str) -> str:
+    from eksauth.boundedread import read_text
+
+    text = read_text(path, what="the CA file", error=KubeconfigError, limit=1 << 20)
+    if text is None:
+        raise KubeconfigError(f"the CA file {path} does not exist")
+    return text
 
 
 def get(
     where: Target, path: str, bearer: str | None, timeout: float = API_TIMEOUT_SECONDS
 ) -> tuple[int, bytes]:
-    """One GET of `path` on the API server; (status, body). Unreachable/TLS: EksAuthError."""
+    """One GET of `path` on the API server, within `timeout` seconds in all; (status, body).
+    Unreachable, TLS failures and the deadline: EksAuthError."""
     import ssl
-    import urllib.error
-    import urllib.request
 
+    from eksauth import httpget
+
+    if not where.server.startswith("https://"):
+        raise EksAuthError(f"the API server {where.server} is not https")
     try:
         context = ssl.create_default_context(cadata=where.ca_pem or None)
     except (ssl.SSLError, ValueError) as exc:
         raise KubeconfigError(
-            f"the CA of context {where.context!r} in {where.path} is not a PEM certificate: {exc}"
+            f"the CA of context {where.context!r} is not a PEM certificate: {exc}"
         ) from None
     if where.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
     headers = {"Accept": "application/json"}
     if bearer:
         headers["Authorization"] = f"Bearer {bearer}"
-    url = where.server.rstrip("/") + path
-    if not url.startswith("https://"):
-        raise EksAuthError(f"the API server {where.server} is not https")
-    request = urllib.request.Request(url, headers=headers, method="GET")  # noqa: S310
-    opener = urllib.request.build_opener(
-        NoRedirect, urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context)
+    reply = httpget.get(
+        where.server.rstrip("/") + path,
+        headers=headers,
+        timeout=timeout,
+        what=f"the API server {where.server}",
+        ssl_context=context,
+        use_proxy=False,  # as before: kubectl's proxy settings live in the kubeconfig
+        limit=_MAX_REPLY_BYTES,
+        hint="check the kubeconfig's server and certificate-authority",
     )
-    try:
-        with opener.open(request, timeout=timeout) as reply:
-            return int(reply.status), bytes(reply.read(_MAX_REPLY_BYTES))
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return exc.code, exc.read(_MAX_REPLY_BYTES)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise EksAuthError(
-            f"could not reach the API server {where.server}: {reason}",
-            hint="check the kubeconfig's server and certificate-authority",
-        ) from None
+    return reply.status, reply.body
 
 
-def read_aws_auth(where: Target, bearer: str) -> str:
+def read_aws_auth(where: Target, bearer: str, timeout: float = API_TIMEOUT_SECONDS) -> str:
     """kube-system/aws-auth as JSON text, read with the caller's token."""
-    status, body = get(where, AWS_AUTH_PATH, bearer)
+    status, body = get(where, AWS_AUTH_PATH, bearer, timeout)
     if status == 200:
         return body.decode("utf-8", "replace")
     if status == 404:

@@ -17,9 +17,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple
-from urllib.parse import urlsplit
 
-from eksauth import jsonlite, token
+from eksauth import jsonlite, rejections, token
 from eksauth.errors import StsError
 
 STS_TIMEOUT_SECONDS = 10.0
@@ -28,7 +27,6 @@ _MAX_REPLY_BYTES = 1 << 16
 KNOWN_PARTITIONS = frozenset(
     {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"}
 )
-_LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 # What the common STS error codes mean for someone debugging EKS access.
 _STS_REASONS = {
@@ -68,6 +66,7 @@ def verify(
     sts_url: str | None = None,
     timeout: float = STS_TIMEOUT_SECONDS,
     log: Callable[[str], None] = lambda _: None,
+    profile: str | None = None,
 ) -> CallerIdentity:
     """Check `bearer` as EKS does: every offline rule first, then one GET to STS.
 
@@ -79,86 +78,41 @@ def verify(
     check_cluster(cluster)
     presigned = token.check_token(bearer, now, sts_url)
     log(f"offline checks passed; asking {presigned.host} who signed the token")
-    return call_sts(presigned, cluster, timeout=timeout)
+    return call_sts(presigned, cluster, timeout=timeout, profile=profile)
 
 
 def call_sts(
-    presigned: token.PresignedUrl, cluster: str, *, timeout: float = STS_TIMEOUT_SECONDS
+    presigned: token.PresignedUrl,
+    cluster: str,
+    *,
+    timeout: float = STS_TIMEOUT_SECONDS,
+    profile: str | None = None,
 ) -> CallerIdentity:
-    """GET the presigned URL with `x-k8s-aws-id: cluster`; the identity STS confirms."""
+    """GET the presigned URL with `x-k8s-aws-id: cluster`; the identity STS confirms.
+    `profile`, when known, is named in the hint of a refusal."""
     status, body = _get(presigned, cluster, timeout)
     fields = _reply_fields(body)
     if status != 200:
-        raise StsError(_sts_failure(status, fields, cluster))
+        raise _sts_failure(status, fields, cluster, profile)
     return identity_from_reply(fields, presigned.access_key_id or "", presigned.region)
 
 
 def _get(presigned: token.PresignedUrl, cluster: str, timeout: float) -> tuple[int, bytes]:
-    """`_request` with a deadline for the whole exchange, not for each read: a server that
-    trickles one header byte a second cannot hold us past `timeout`."""
-    import threading
+    """One GET of the token's URL with the `x-k8s-aws-id` header, as EKS sends it: bounded as
+    a whole (a server that trickles one header byte a second cannot hold us past `timeout`),
+    no redirects (a 3xx is STS's answer, not a new place to send the token)."""
+    from eksauth import httpget
 
-    outcome: list[Any] = []
-
-    def attempt() -> None:
-        try:
-            outcome.append(_request(presigned, cluster, timeout))
-        except BaseException as exc:  # noqa: BLE001 -- re-raised in the caller's thread below
-            outcome.append(exc)
-
-    # A daemon thread: if it is still stuck when we give up, process exit does not wait for it.
-    worker = threading.Thread(target=attempt, name="sts-request", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if not outcome:
-        raise StsError(
-            f"STS at {presigned.host} did not answer within {timeout:g} s",
-            hint="check the network and proxy settings",
-        )
-    result = outcome[0]
-    if isinstance(result, BaseException):
-        raise result
-    return result  # type: ignore[no-any-return]
-
-
-def _request(presigned: token.PresignedUrl, cluster: str, timeout: float) -> tuple[int, bytes]:
-    import http.client
-    import urllib.error
-    import urllib.request
-
-    # S310: the scheme is https, or http only for the host --sts-url names (check_offline).
-    request = urllib.request.Request(  # noqa: S310
+    reply = httpget.get(
         presigned.url,
         headers={token.CLUSTER_ID_HEADER: cluster, "Accept": "application/json"},
-        method="GET",
+        timeout=timeout,
+        what=f"STS at {presigned.host}",
+        limit=_MAX_REPLY_BYTES,
+        error=StsError,
+        hint="check the network and proxy settings",
     )
-    try:
-        with _opener(presigned.host).open(request, timeout=timeout) as reply:
-            return int(reply.status), bytes(reply.read(_MAX_REPLY_BYTES))
-    except urllib.error.HTTPError as exc:  # 3xx (not followed), 4xx, 5xx: STS's own answer
-        with exc:
-            return exc.code, exc.read(_MAX_REPLY_BYTES)
-    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise StsError(f"could not reach STS at {presigned.host}: {reason}") from None
-
-
-def _opener(host: str) -> Any:
-    import ssl
-    import urllib.request
-
-    class NoRedirect(urllib.request.HTTPRedirectHandler):
-        # EKS does not follow redirects: a 3xx is an answer, not a new place to send the token.
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    # Like Go's ProxyFromEnvironment, never send loopback traffic through a proxy.
-    proxies: dict[str, str] | None = {} if urlsplit("//" + host).hostname in _LOOPBACK else None
-    return urllib.request.build_opener(
-        NoRedirect,
-        urllib.request.ProxyHandler(proxies),
-        urllib.request.HTTPSHandler(context=ssl.create_default_context()),
-    )
+    return reply.status, reply.body
 
 
 def _reply_fields(body: bytes) -> dict[str, str]:
@@ -208,15 +162,18 @@ def _json_leaves(value: Any, depth: int = 0) -> Iterator[tuple[str, str]]:
             yield from _json_leaves(item, depth + 1)
 
 
-def _sts_failure(status: int, fields: dict[str, str], cluster: str) -> str:
+def _sts_failure(
+    status: int, fields: dict[str, str], cluster: str, profile: str | None
+) -> StsError:
     code = fields.get("Code")
     if 300 <= status < 400:
-        return f"STS answered with a redirect (HTTP {status}), which EKS does not follow"
+        return StsError(f"STS answered with a redirect (HTTP {status}), which EKS does not follow")
     if code is None:
-        return f"STS answered HTTP {status} without an error code"
+        return StsError(f"STS answered HTTP {status} without an error code")
     reason = _STS_REASONS.get(code, "STS refused the token").format(cluster=cluster)
     message = fields.get("Message")
-    return f"{reason} ({code}{': ' + message if message else ''})"
+    text = f"{reason} ({code}{': ' + message if message else ''})"
+    return StsError(text, hint=rejections.hint(code, profile=profile), code=code)
 
 
 def identity_from_reply(

@@ -11,7 +11,7 @@ from eksauth.errors import UsageError
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Mapping
     from typing import Any, Callable
 
     from eksauth.execcred import ClusterExtension
@@ -313,7 +313,7 @@ def request_for(
     _check_extension(extension, merged, taken, check_region)
     request = request_from(merged)
     if log is not None:
-        _log_sources(log, merged, taken)
+        log_sources(log, merged, dict.fromkeys(taken, "the kubeconfig extension"))
         if extension.unknown:
             names = ", ".join(extension.unknown)
             log(f"ignoring keys of the kubeconfig extension eksauth does not read: {names}")
@@ -348,14 +348,15 @@ def _check_extension(
         raise extension.error("roleSessionName", "is set without roleArn")
 
 
-def _log_sources(
-    log: Callable[[str], None], values: Mapping[str, object], taken: Sequence[str]
+def log_sources(
+    log: Callable[[str], None], values: Mapping[str, object], origins: Mapping[str, str]
 ) -> None:
+    """Where each value came from, for -v: `origins` names it, else the command line did."""
     for option, flag in _SOURCED:
         value = values.get(option)
         if value is None:
             if option in _FROM_ENVIRONMENT:
                 log(_FROM_ENVIRONMENT[option])
             continue
-        where = "the kubeconfig extension" if option in taken else f"{flag} on the command line"
+        where = origins.get(option) or f"{flag} on the command line"
         log(f"{option.replace('_', ' ')}: {value} (from {where})")

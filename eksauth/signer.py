@@ -46,12 +46,27 @@ def resolve(request: TokenRequest, *, env: Mapping[str, str], interactive: bool)
     profile = aws.profile_name(request.profile, env)
     with aws.errors(profile):
         session = aws.session(request.profile, interactive=interactive)
-        region = aws.region(request.region, env, session)
-        if region:
-            session.set_config_variable("region", region)
-        endpoint = _endpoint(region, session)
+        region, endpoint = _place(request, env, session)
         credentials, expiry = aws.source_credentials(session)
     return Source(session, profile, region, endpoint, credentials, expiry)
+
+
+def locate(
+    request: TokenRequest, *, env: Mapping[str, str]
+) -> tuple[str | None, str | None, endpoints.StsEndpoint]:
+    """The profile, region and STS endpoint `resolve` would find, without any credentials."""
+    profile = aws.profile_name(request.profile, env)
+    with aws.errors(profile):
+        return (profile, *_place(request, env, aws.session(request.profile, interactive=False)))
+
+
+def _place(
+    request: TokenRequest, env: Mapping[str, str], session: Any
+) -> tuple[str | None, endpoints.StsEndpoint]:
+    region = aws.region(request.region, env, session)
+    if region:
+        session.set_config_variable("region", region)
+    return region, _endpoint(region, session)
 
 
 def sign(

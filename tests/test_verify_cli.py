@@ -369,7 +369,7 @@ class TestAwsAuth:
             f"access key id: {ACCESS_KEY}",
             f"username:      tester:{ACCOUNT}:{ACCESS_KEY}",
             "groups:        system:masters",
-            "mapped by:     mapUsers[0]",
+            "mapped by:     aws-auth:mapUsers[0]",
         ]
 
     def test_mapped_json_from_stdin(
@@ -390,7 +390,7 @@ class TestAwsAuth:
             "mapped": True,
             "username": f"tester:{ACCOUNT}:{ACCESS_KEY}",
             "groups": ["system:masters"],
-            "mapped_by": "mapUsers[0]",
+            "mapped_by": "aws-auth:mapUsers[0]",
         }
 
     def test_unmapped_prints_the_identity_and_fails(
@@ -514,7 +514,7 @@ class TestWhoami:
         assert (answer["username"], answer["groups"], answer["mapped_by"]) == (
             "admin:alice-example.com",
             ["raw:alice@example.com"],
-            "mapRoles[1]",
+            "aws-auth:mapRoles[1]",
         )
         assert result.stderr == ""
 

@@ -10,11 +10,13 @@ import click
 
 from eksauth.cli.options import (
     CONTEXT,
+    exec_environment,
+    explain_options,
+    kube_resolved,
     logger,
     now,
     open_cache,
     token_options,
-    token_request,
     with_options,
 )
 from eksauth.errors import EksAuthError
@@ -24,29 +26,30 @@ _MARKS = {"ok": "ok  ", "warn": "warn", "fail": "FAIL", "skip": "skip"}
 
 @click.command("doctor", context_settings=CONTEXT)
 @with_options(token_options)
-@click.option(
-    "--kubeconfig", metavar="FILE", help="The kubeconfig (default: KUBECONFIG's first file)."
-)
-@click.option("--context", "kube_context", metavar="NAME", help="The kubeconfig context.")
+@with_options(explain_options)
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print JSON.")
 @click.pass_context
 def doctor_command(ctx: click.Context, /, **options: Any) -> None:
     """Check every link from AWS credentials to the Kubernetes user, and say where it breaks.
 
-    Exit 0 when no check failed, 1 otherwise.
+    With no options, the cluster, region, profile and role are those of the kubeconfig's
+    current context (or --context, or the context for --cluster-name), as kubectl runs it;
+    options override them. Exit 0 when no check failed, 1 otherwise.
     """
     from eksauth import doctor
 
-    inputs = doctor.Inputs(
-        request=token_request(ctx, options),
-        env=os.environ,
-        now=now(ctx),
-        cache=open_cache(options["cache_dir"]),
-        kubeconfig=options["kubeconfig"],
-        context=options["kube_context"],
-        log=logger(options["verbose"]),
-    )
-    checks = doctor.run(inputs)
+    kube = kube_resolved(ctx, options)
+    with exec_environment(kube.env):
+        inputs = doctor.Inputs(
+            request=kube.request,
+            env=os.environ,
+            now=now(ctx),
+            cache=open_cache(options["cache_dir"]),
+            kube=kube,
+            log=logger(options["verbose"]),
+            timeout=options["timeout"],
+        )
+        checks = doctor.run(inputs)
     if options["as_json"]:
         click.echo(json.dumps({"checks": [c.to_json() for c in checks]}, indent=2))
     else:

@@ -180,13 +180,18 @@ def _verify_and_show(
 
 
 def show_aws_auth_answer(
-    caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool
+    caller: CallerIdentity,
+    mapping: IdentityMapping | None,
+    as_json: bool,
+    *,
+    unmapped_fails: bool = True,
 ) -> None:
-    """The identity and what aws-auth makes of it; an unmapped identity raises after it."""
+    """The identity and what aws-auth makes of it; an unmapped identity raises after it
+    (unless the caller has another error to raise)."""
     for note in mapping.notes if mapping else ():
         warn(note)
     _show(caller, mapping, as_json)
-    if mapping is not None and mapping.username is None:
+    if unmapped_fails and mapping is not None and mapping.username is None:
         hint = _NOT_IN_AWS_AUTH if mapping.source is None else None
         raise VerificationError(mapping.reason or "aws-auth does not map the identity", hint)
 
@@ -208,10 +213,21 @@ def replay_caller(
     cluster: str,
     sts_url: str | None,
     log: Callable[[str], None],
+    timeout: float | None = None,
+    profile: str | None = None,
 ) -> CallerIdentity:
+    """STS's answer for the token; `profile` (when known) is named in a refusal's hint."""
     from eksauth import replay
 
-    return replay.verify(bearer, cluster=cluster, now=now(ctx), sts_url=sts_url, log=log)
+    return replay.verify(
+        bearer,
+        cluster=cluster,
+        now=now(ctx),
+        sts_url=sts_url,
+        log=log,
+        timeout=timeout or replay.STS_TIMEOUT_SECONDS,
+        profile=profile,
+    )
 
 
 def map_caller(
@@ -248,7 +264,7 @@ def _show(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool
         fields["mapped"] = mapping.username is not None
         if mapping.username is not None:
             fields.update(
-                username=mapping.username, groups=list(mapping.groups), mapped_by=mapping.source
+                username=mapping.username, groups=list(mapping.groups), mapped_by=mapping.mapped_by
             )
     if as_json:
         click.echo(json.dumps(fields, indent=2))
@@ -269,11 +285,17 @@ def _token_arg(value: str) -> str:
 
 
 def read_file(path: str) -> str:
-    """An --aws-auth file; `-` is stdin."""
+    """An --aws-auth file, read like a kubeconfig (`boundedread`); `-` is stdin, bounded too."""
+    from eksauth.boundedread import MAX_BYTES, read_text
+
     if path == "-":
-        return sys.stdin.read()
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return handle.read()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise EksAuthError(f"cannot read the aws-auth file {path!r}: {exc}") from None
+        text = sys.stdin.read(MAX_BYTES + 1)
+        if len(text) > MAX_BYTES:
+            raise EksAuthError(
+                f"the aws-auth ConfigMap on stdin is larger than {MAX_BYTES >> 20} MiB"
+            )
+        return text
+    found = read_text(path, what="the aws-auth file")
+    if found is None:
+        raise EksAuthError(f"cannot read the aws-auth file {path}: it does not exist")
+    return found

@@ -8,6 +8,8 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
@@ -18,6 +20,7 @@ from eksauth.request import STS_URL_VARIABLE
 if TYPE_CHECKING:
     from eksauth.api import IssuedToken
     from eksauth.cache import Cache
+    from eksauth.kubeconfig.inputs import Resolved
     from eksauth.request import TokenRequest
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -218,3 +221,62 @@ def issue_token(
         log=logger(options["verbose"]),
         say=say if interactive else None,
     )
+
+
+# -- the explaining commands (doctor, whoami): the kubeconfig as kubectl reads it ----------------
+
+explain_options: list[Decorator] = [
+    click.option(
+        "--kubeconfig",
+        metavar="FILE",
+        help="The kubeconfig (default: KUBECONFIG's files merged as kubectl merges them).",
+    ),
+    click.option(
+        "--context",
+        "kube_context",
+        metavar="NAME",
+        help="The kubeconfig context [default: the current one, or the one for --cluster-name].",
+    ),
+    click.option(
+        "--timeout",
+        type=click.FloatRange(0.1, 300),
+        default=10.0,
+        show_default=True,
+        metavar="SECONDS",
+        help="The most each network exchange may take, in all.",
+    ),
+]
+
+
+def kube_resolved(ctx: click.Context, options: dict[str, Any]) -> Resolved:
+    """The run's context and token request: the kubeconfig's user entry, overridden by the
+    `token` options given on the command line (see `kubeconfig.inputs`)."""
+    from eksauth.kubeconfig.inputs import resolve
+    from eksauth.request import REQUEST_OPTIONS
+
+    flags = {name: options.get(name) for name in REQUEST_OPTIONS}
+    flags["region"] = inherited(ctx, "region", options.get("region"))
+    flags["profile"] = inherited(ctx, "profile", options.get("profile"))
+    return resolve(
+        flags,
+        kubeconfig=options["kubeconfig"],
+        context=options["kube_context"],
+        env=os.environ,
+        log=logger(bool(options.get("verbose"))),
+    )
+
+
+@contextmanager
+def exec_environment(values: Mapping[str, str]) -> Iterator[None]:
+    """The exec entry's env set for the command's duration, as kubectl sets it for the plugin
+    (AWS_PROFILE, AWS_STS_REGIONAL_ENDPOINTS...), so botocore sees what the plugin would."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -29,11 +29,23 @@ def token_command(ctx: click.Context, /, **options: Any) -> None:
     if info.warning:
         warn(info.warning)
     issued = issue_token(ctx, token_request(ctx, options), options, info.interactive)
+    if options["verbose"]:
+        _check_region(issued.token)
     output = inherited(ctx, "output", options["output"])
     if options["token_only"] or output == "token":
         click.echo(issued.token)
     else:
         click.echo(exec_credential(info.api_version, issued.token, issued.expiration), nl=False)
+
+
+def _check_region(bearer: str) -> None:
+    """Under -v, a warning when the token's region is unknown to botocore (a typo signs)."""
+    from eksauth import aws, token
+
+    region = token.parse_presigned(token.decode(bearer)).region
+    problem = aws.unknown_region(region) if region else None
+    if problem:
+        warn(problem)
 
 
 # `get-token` is the same command under aws-cli's name; hidden so help lists it once.

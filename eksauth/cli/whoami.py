@@ -2,14 +2,20 @@
 
 The token is made (or reused) and replayed to STS; then EKS is asked for the cluster's
 authentication mode and the caller's access entry, and aws-auth (a file, stdin, or the live
-ConfigMap) is weighed against it as EKS does (`access.decide`). With --no-eks, or when no
-region is known to ask EKS in, only aws-auth is consulted, as before.
+ConfigMap) is weighed against it as EKS does (`access.decide`). With no options, the cluster,
+region and profile are the kubeconfig's (see `kubeconfig.inputs`). With --no-eks, or when no
+region is known to ask EKS in, only aws-auth is consulted.
+
+It degrades rather than going silent: the identity STS confirmed is always printed (also in
+--json); when EKS cannot be reached or refuses, what is known (aws-auth's answer) is printed
+with `determined: false`, a note names what could not be asked, and the exit status is 1.
 """
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+import os
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
@@ -24,25 +30,23 @@ from eksauth.cli.identity import (
 )
 from eksauth.cli.options import (
     CONTEXT,
+    exec_environment,
+    explain_options,
     issue_token,
+    kube_resolved,
     logger,
     token_options,
-    token_request,
     warn,
     with_options,
 )
 from eksauth.errors import EksAuthError
 
 if TYPE_CHECKING:
-    from eksauth.access import Verdict
+    from eksauth.access import ClusterAccess, Verdict
+    from eksauth.awsauth import IdentityMapping
+    from eksauth.kubeconfig.inputs import Resolved
     from eksauth.replay import CallerIdentity
-
-kube_options = [
-    click.option(
-        "--kubeconfig", metavar="FILE", help="The kubeconfig (default: KUBECONFIG's first file)."
-    ),
-    click.option("--context", "kube_context", metavar="NAME", help="The kubeconfig context."),
-]
+    from eksauth.request import TokenRequest
 
 
 @click.command("whoami", context_settings=CONTEXT)
@@ -52,73 +56,158 @@ kube_options = [
     metavar="FILE|-|cluster",
     help="Map the identity through this aws-auth ConfigMap (as `kubectl get configmap aws-auth "
     "-n kube-system -o yaml` prints it, or just its data); - reads stdin, `cluster` reads it "
-    "from the API server of the kubeconfig's context with the token.",
+    "from the cluster's API server with the token.",
 )
 @click.option(
     "--no-eks", is_flag=True, default=False, help="Do not ask EKS (aws-auth alone, offline)."
 )
-@with_options(kube_options)
+@with_options(explain_options)
 @click.option("--json", "as_json", is_flag=True, default=False, help="Print JSON.")
 @click.pass_context
 def whoami_command(ctx: click.Context, /, **options: Any) -> None:
     """Which Kubernetes user kubectl will be: make (or reuse) the token, verify it, and ask EKS
     (authentication mode, access entry, policies) and aws-auth.
 
-    Takes every `token` option, so a kubeconfig's args can be pasted; --output, --token-only
-    and --api-version are accepted and ignored. Exit 0 when the answer is determined (mapped
-    or not), 1 when it is not.
+    With no options, the cluster, region, profile and role are those of the kubeconfig's
+    current context (or --context, or the context for --cluster-name). Takes every `token`
+    option, so a kubeconfig's args can be pasted; --output, --token-only and --api-version are
+    accepted and ignored. Exit 0 when the answer is determined (mapped or not), 1 when not.
     """
-    request = token_request(ctx, options)
-    log = logger(options["verbose"])
     source = options["aws_auth"]
     # Read an aws-auth file before any request: a bad file fails without touching STS.
     tables = None if source in (None, "cluster") else load_tables(read_file(source))
-    issued = issue_token(ctx, request, options, exec_interactive=False)
-    caller = replay_caller(
-        ctx, issued.token, cluster=request.cluster, sts_url=request.sts_url, log=log
-    )
-    if source == "cluster":
-        from eksauth import kubeapi
-
-        where = kubeapi.target(options["kubeconfig"], options["kube_context"], request.cluster)
-        log(f"reading kube-system/aws-auth from {where.server} (context {where.context})")
-        tables = load_tables(kubeapi.read_aws_auth(where, issued.token))
-    mapping = (
-        None if tables is None else map_caller(caller, tables, request.region, request.profile)
-    )
-    client = None if options["no_eks"] else _eks_client(request.profile, request.region)
-    if client is None:
-        show_aws_auth_answer(caller, mapping, options["as_json"])
-        return
-    from eksauth import access, access_fetch
-
-    verdict = access.decide(caller, access_fetch.gather(client, request.cluster, caller), mapping)
-    _show_verdict(caller, verdict, options["as_json"])
-    if not verdict.determined:
-        missing = ", ".join(verdict.missing_permissions)
-        raise EksAuthError(
-            "could not determine which Kubernetes user you are"
-            + (f": missing {missing}" if missing else ""),
-            hint=f"grant {missing}, or give --aws-auth" if missing else "give --aws-auth",
+    kube = kube_resolved(ctx, options)
+    request = kube.request
+    log = logger(options["verbose"])
+    timeout = options["timeout"]
+    with exec_environment(kube.env):
+        issued = issue_token(ctx, request, options, exec_interactive=False)
+        caller = replay_caller(
+            ctx,
+            issued.token,
+            cluster=request.cluster,
+            sts_url=request.sts_url,
+            log=log,
+            timeout=timeout,
+            profile=_profile(request),
         )
+        access = None if options["no_eks"] else _ask_eks(request, caller, timeout)
+        problem = None
+        if source == "cluster":
+            try:
+                tables = load_tables(
+                    _live_aws_auth(
+                        kube,
+                        request=request,
+                        access=access,
+                        bearer=issued.token,
+                        timeout=timeout,
+                        log=log,
+                    )
+                )
+            except EksAuthError as exc:
+                problem = exc  # reported after the identity
+        mapping = None
+        if tables is not None:
+            mapping = map_caller(caller, tables, request.region, request.profile)
+    if access is None:
+        show_aws_auth_answer(caller, mapping, options["as_json"], unmapped_fails=problem is None)
+        if problem is not None:
+            raise problem
+        return
+    from eksauth import access as weigh
+
+    verdict = weigh.decide(caller, access, mapping)
+    if problem is not None:  # without aws-auth, EKS's answer may stay open (`determined`)
+        verdict = verdict._replace(notes=(*verdict.notes, f"aws-auth: {problem.message}"))
+    _show_verdict(caller, verdict, mapping, options["as_json"])
+    if not verdict.determined:
+        raise problem or _undetermined(verdict, access)
 
 
-def _eks_client(profile: str | None, region: str | None) -> Any:
-    """The `eks` client, or None (with a warning) when no region is known to ask EKS in."""
-    from eksauth import awscalls
+def _profile(request: TokenRequest) -> str | None:
+    from eksauth.aws import profile_name
 
-    client = awscalls.eks_client(profile, region)
-    if client is None:
-        warn("no region to ask EKS in, so only aws-auth is consulted (give --region)")
-    return client
+    return profile_name(request.profile, os.environ)
 
 
-def _show_verdict(caller: CallerIdentity, verdict: Verdict, as_json: bool) -> None:
+def _ask_eks(request: TokenRequest, caller: CallerIdentity, timeout: float) -> ClusterAccess | None:
+    """What EKS says about the cluster and the caller, None when there is no region to ask in;
+    when EKS cannot be reached, an unknown answer with a note saying so."""
+    from eksauth import access_fetch, awscalls, httpget
+    from eksauth.access import ClusterAccess
+    from eksauth.errors import AwsError
+
+    try:
+        client = awscalls.eks_client(request.profile, request.region)
+        if client is None:
+            warn("no region to ask EKS in, so only aws-auth is consulted (give --region)")
+            return None
+        where = client.meta.region_name
+
+        def late() -> EksAuthError:
+            return AwsError(f"EKS in {where} did not answer within {timeout:g} s")
+
+        return httpget.within(
+            timeout, lambda: access_fetch.gather(client, request.cluster, caller), late
+        )
+    except EksAuthError as exc:
+        note = f"could not ask EKS: {exc.message}"
+        return ClusterAccess(request.cluster, None, notes=(note,))
+
+
+def _live_aws_auth(
+    kube: Resolved,
+    *,
+    request: TokenRequest,
+    access: ClusterAccess | None,
+    bearer: str,
+    timeout: float,
+    log: Callable[[str], None],
+) -> str:
+    """kube-system/aws-auth from the cluster's own API server (never another one)."""
+    from eksauth import kubeapi
+
+    where = kubeapi.target(
+        kube.merged,
+        kube.context,
+        given=kube.given_context,
+        cluster=request.cluster,
+        endpoint=access.endpoint if access is not None else None,
+        ca_data=access.ca_data if access is not None else None,
+    )
+    log(f"reading kube-system/aws-auth from {where.server} (context {where.context})")
+    return kubeapi.read_aws_auth(where, bearer, timeout)
+
+
+def _undetermined(verdict: Verdict, access: ClusterAccess) -> EksAuthError:
+    missing = ", ".join(verdict.missing_permissions)
+    unasked = next((n for n in access.notes if n.startswith("could not ask EKS")), None)
+    if unasked is not None:
+        return EksAuthError(
+            f"could not determine which Kubernetes user you are: {unasked}",
+            hint="check the network and AWS_ENDPOINT_URL_EKS; --no-eks with --aws-auth FILE "
+            "answers from aws-auth alone",
+        )
+    return EksAuthError(
+        "could not determine which Kubernetes user you are"
+        + (f": missing {missing}" if missing else ""),
+        hint=f"grant {missing}, or give --aws-auth" if missing else "give --aws-auth",
+    )
+
+
+def _show_verdict(
+    caller: CallerIdentity,
+    verdict: Verdict,
+    mapping: IdentityMapping | None,
+    as_json: bool,
+) -> None:
     for permission in verdict.missing_permissions:
         warn(f"EKS refused {permission} (AccessDenied): what it would tell is missing")
     for note in verdict.notes:
         click.echo(f"eksauth: note: {note}", err=True)
-    fields = {**identity_fields(caller), **verdict.to_json()}
+    aws_auth = _aws_auth_answer(mapping)
+    fields = {**identity_fields(caller), **verdict.to_json(), "aws_auth": aws_auth}
     if as_json:
         click.echo(json.dumps(fields, indent=2))
         return
@@ -138,4 +227,24 @@ def _show_verdict(caller: CallerIdentity, verdict: Verdict, as_json: bool) -> No
         ("groups", ", ".join(verdict.groups)),
         ("cluster creator", "yes" if verdict.cluster_creator else "no"),
     ]
+    if aws_auth is not None:
+        shown = "not mapped"
+        if aws_auth["mapped_by"]:
+            groups = ", ".join(aws_auth["groups"]) or "no groups"
+            shown = f"{aws_auth['username']} ({groups}) via {aws_auth['mapped_by']}"
+        rows.append(("aws-auth says", shown))
+    if not verdict.determined:
+        rows.append(("determined", "no"))
     echo_table(rows)
+
+
+def _aws_auth_answer(mapping: IdentityMapping | None) -> dict[str, Any] | None:
+    """aws-auth's own answer, whatever EKS's mode makes of it (None: aws-auth was not read)."""
+    if mapping is None:
+        return None
+    return {
+        "mapped_by": mapping.mapped_by,
+        "username": mapping.username,
+        "groups": list(mapping.groups),
+        "reason": mapping.reason,
+    }

@@ -14,6 +14,8 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
+from eksauth.boundedread import MAX_BYTES
+from eksauth.boundedread import read_text as read_bounded
 from eksauth.errors import KubeconfigError
 from eksauth.privatefile import (
     LOCK_WAIT_SECONDS,
@@ -27,7 +29,7 @@ from eksauth.privatefile import (
 DEFAULT_PATH = "~/.kube/config"
 BACKUP_SUFFIX = ".eksauth-backup"
 # Far above any real kubeconfig (hundreds of clusters fit in a few hundred KiB).
-MAX_KUBECONFIG_BYTES = 16 << 20
+MAX_KUBECONFIG_BYTES = MAX_BYTES
 # The top-level keys kubectl types, and what they must be when present (aws-cli checks the same).
 _SHAPE: dict[str, type] = {
     "apiVersion": str,
@@ -75,32 +77,9 @@ def read_text(path: str) -> str | None:
     refused), a regular file only (a symlink to one is fine, as for kubectl), at most
     MAX_KUBECONFIG_BYTES. The text keeps the file's line endings (and so does a backup).
     """
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
-    try:
-        fd = os.open(path, flags)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise KubeconfigError(f"{path} is not a regular file", hint=_UNTOUCHED)
-        chunks, size = [], 0
-        while chunk := os.read(fd, 1 << 16):
-            chunks.append(chunk)
-            size += len(chunk)
-            if size > MAX_KUBECONFIG_BYTES:
-                raise KubeconfigError(
-                    f"{path} is larger than {MAX_KUBECONFIG_BYTES >> 20} MiB", hint=_UNTOUCHED
-                )
-    except OSError as exc:
-        raise KubeconfigError(f"cannot read {path}: {exc.strerror or exc}") from None
-    finally:
-        os.close(fd)
-    try:
-        return b"".join(chunks).decode("utf-8")
-    except UnicodeDecodeError:
-        raise KubeconfigError(f"{path} is not UTF-8 text", hint=_UNTOUCHED) from None
+    return read_bounded(
+        path, what="", error=KubeconfigError, hint=_UNTOUCHED, limit=MAX_KUBECONFIG_BYTES
+    )
 
 
 def parse(text: str, path: str) -> dict[str, Any]:

@@ -112,6 +112,19 @@ def migrate_exec(exec_: dict[str, Any], command: str = "eksauth") -> str | None:
     return "; ".join(notes) or None
 
 
+def as_eksauth(exec_: Mapping[str, Any]) -> dict[str, Any] | str:
+    """A copy of `exec_` as the eksauth exec that signs the same token, or the reason there is
+    none: how doctor and whoami read an aws-cli or aws-iam-authenticator user entry."""
+    rewritten = copy.deepcopy(dict(exec_))
+    try:
+        migrate_exec(rewritten)
+    except _Unmigratable as exc:
+        return str(exc)
+    if _program(rewritten.get("command")) != "eksauth":
+        return f"it runs {exec_.get('command')!r}, not eksauth, aws or aws-iam-authenticator"
+    return rewritten
+
+
 def _program(command: object) -> str:
     name = str(command or "").replace("\\", "/").rsplit("/", 1)[-1]
     return name[: -len(".exe")] if name.lower().endswith(".exe") else name
