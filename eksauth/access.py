@@ -308,6 +308,12 @@ def _mode_notes(
                 f"aws-auth also maps you ({aws_auth.source}), but in API_AND_CONFIG_MAP mode "
                 "the access entry takes precedence"
             )
+    if mode == "API" and len(modes) == 1 and outcome.complete and not outcome.mapped:
+        notes.append(
+            "no access entry names you, and in API mode nothing else maps you: "
+            f"`aws eks create-access-entry --cluster-name {access.cluster} "
+            f"--principal-arn {caller.canonical_arn}`, then associate an access policy"
+        )
     hidden_creator = access.bootstrap_creator_admin is not False
     if mode == "CONFIG_MAP" and len(modes) == 1 and not outcome.mapped and hidden_creator:
         notes.append(

@@ -79,10 +79,10 @@ def target(
         return from_context(context)
     if endpoint:
         host = host_of(endpoint)
-        for name in merged.contexts if merged is not None else ():
-            candidate = merged.context(name) if merged is not None else None
+        candidates = [merged.context(name) for name in merged.contexts] if merged else []
+        for candidate in candidates:
             server = _server(candidate)
-            if candidate is not None and server and host is not None and host_of(server) == host:
+            if candidate is not None and server and host and host_of(server) == host:
                 return from_context(candidate)
         return from_endpoint(endpoint, ca_data)
     raise _refusal(merged, cluster)

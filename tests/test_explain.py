@@ -104,6 +104,8 @@ class TestNoFlags:
         assert result.stderr == "eksauth: error: doctor: access entry failed\n"
         found = checks(run(eksauth, "doctor", "--json"))
         assert found["region"]["detail"].startswith("eu-west-1")  # from the exec's args
+        named = checks(run(eksauth, "doctor", "-c", "demo", "--json"))  # the context for demo
+        assert named["region"]["detail"].startswith("eu-west-1")
         assert found["kubeconfig"]["status"] == "ok"
         assert found["endpoint"]["status"] == "ok"
 
@@ -112,6 +114,11 @@ class TestNoFlags:
         answer = json.loads(whoami.stdout)
         assert (answer["arn"], answer["authentication_mode"]) == (SESSION_ARN, "API")
         assert (answer["mapped"], answer["determined"]) == (False, True)
+        assert (
+            "eksauth: note: no access entry names you, and in API mode nothing else maps you: "
+            f"`aws eks create-access-entry --cluster-name demo --principal-arn {ROLE}`, then "
+            "associate an access policy"
+        ) in whoami.stderr.splitlines()
 
     def test_a_kubeconfig_written_by_eksauth(self, eksauth, alice, api_mode_cluster) -> None:
         written = run(eksauth, "update-kubeconfig", "--name", "demo", "--region", "eu-west-1")

@@ -72,14 +72,15 @@ def asked(context: Context) -> Asked:
     if "sts_url" not in values and env.get(STS_URL_VARIABLE):
         values["sts_url"] = env[STS_URL_VARIABLE]
         origins["sts_url"] = f"the exec env {STS_URL_VARIABLE} of user {user.name}"
-    if not any(values.get(k) for k in _CLUSTER_KEYS) and rewritten.get("provideClusterInfo"):
-        cluster = context.cluster
-        extension = _extension(cluster.body) if cluster is not None else None
+    cluster = context.cluster
+    shared = rewritten.get("provideClusterInfo") is True and cluster is not None
+    if shared and cluster is not None and not any(values.get(k) for k in _CLUSTER_KEYS):
+        extension = _extension(cluster.body) or {}
         for key, option in EXTENSION_KEYS.items():
-            value = extension.get(key) if extension is not None else None
+            value = extension.get(key)
             if isinstance(value, str) and value.strip() and values.get(option) is None:
                 values[option] = value
-                origins[option] = f"the exec extension of cluster {cluster.name if cluster else ''}"
+                origins[option] = f"the exec extension of cluster {cluster.name}"
     return Asked(values, env, origins, None)
 
 
