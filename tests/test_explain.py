@@ -230,19 +230,23 @@ class TestKubeconfigFiles:
         assert f"cluster name: demo (from the exec args of user u in {first})" in result.stderr
 
 
+def only_other_cluster(tmp_path: Path, server: RecordingServer) -> Path:
+    """A kubeconfig whose only (and current) context is for cluster `other`, at `server`."""
+    return write(
+        tmp_path / "config",
+        clusters=[server.cluster_entry("other")],
+        users=[exec_user("u", ["token", "-c", "other"])],
+        contexts=[{"name": "other", "context": {"cluster": "other", "user": "u"}}],
+        **{"current-context": "other"},
+    )
+
+
 class TestNeverTheWrongServer:
     def test_whoami_refuses_a_context_for_another_cluster(
         self, eksauth, alice, tmp_path, monkeypatch
     ) -> None:
         with RecordingServer() as elsewhere:
-            config = write(
-                tmp_path / "config",
-                clusters=[elsewhere.cluster_entry("other")],
-                users=[exec_user("u", ["token", "-c", "other"])],
-                contexts=[{"name": "other", "context": {"cluster": "other", "user": "u"}}],
-                **{"current-context": "other"},
-            )
-            monkeypatch.setenv("KUBECONFIG", str(config))
+            monkeypatch.setenv("KUBECONFIG", str(only_other_cluster(tmp_path, elsewhere)))
             result = run(
                 eksauth, "whoami", "--cluster-name", "prod", "--aws-auth", "cluster", "--no-eks"
             )
@@ -271,14 +275,7 @@ class TestNeverTheWrongServer:
         eks_api.cluster_id = "prod"
         eks_api.aws_auth = AWS_AUTH
         with RecordingServer() as elsewhere:
-            config = write(
-                tmp_path / "config",
-                clusters=[elsewhere.cluster_entry("other")],
-                users=[exec_user("u", ["token", "-c", "other"])],
-                contexts=[{"name": "other", "context": {"cluster": "other", "user": "u"}}],
-                **{"current-context": "other"},
-            )
-            monkeypatch.setenv("KUBECONFIG", str(config))
+            monkeypatch.setenv("KUBECONFIG", str(only_other_cluster(tmp_path, elsewhere)))
             result = run(eksauth, "doctor", "-c", "prod", "--region", "eu-west-1", "--json")
             found = checks(result)
             assert (elsewhere.connections, elsewhere.requests) == (0, [])
