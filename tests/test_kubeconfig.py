@@ -414,10 +414,22 @@ class TestDescription:
         cluster = kc_entries.cluster_from_description(description, "edge")
         assert kc_entries.exec_entry(cluster, UserOptions())["args"][1:3] == expected
 
-    @pytest.mark.parametrize("status", ["CREATING", "DELETING", "FAILED", None])
+    @pytest.mark.parametrize("status", ["CREATING", "DELETING", "FAILED"])
     def test_unusable_states(self, status) -> None:
-        with pytest.raises(kc_entries.ClusterError, match=f"cluster edge is {status}"):
+        with pytest.raises(kc_entries.ClusterError) as raised:
             kc_entries.cluster_from_description({**self.BASE, "status": status}, "edge")
+        assert raised.value.one_line() == f"cluster edge is {status} (retry once it is ACTIVE)"
+
+    @pytest.mark.parametrize("status", [None, "", "absent"])
+    def test_no_status_is_said_as_such(self, status) -> None:
+        description = {**self.BASE, "status": status}
+        if status == "absent":
+            del description["status"]
+        with pytest.raises(kc_entries.ClusterError) as raised:
+            kc_entries.cluster_from_description(description, "edge")
+        assert raised.value.one_line() == (
+            "cluster edge has no status in EKS's answer (retry once it is ACTIVE)"
+        )
 
     def test_updating_is_usable(self) -> None:
         assert kc_entries.cluster_from_description({**self.BASE, "status": "UPDATING"}, "edge")
