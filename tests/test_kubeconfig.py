@@ -491,29 +491,39 @@ MIGRATED = [
     ),
     # a kubeconfig whose `command: aws` was swapped for eksauth: normalised too
     ("eksauth", AWS_CLI, TOKEN, f"eksauth {TO_TOKEN} (dropped --output)"),
-    # aws-iam-authenticator, every spelling of -i and -r
-    ("aws-iam-authenticator", "token -i demo", DEMO, AUTHENTICATOR),
-    ("aws-iam-authenticator", f"token -i demo -r {R}", f"{DEMO} --role-arn {R}", None),
-    ("aws-iam-authenticator", f"-idemo token --role={R}", f"{DEMO} --role-arn {R}", None),
+    # aws-iam-authenticator, every spelling of -i, -r and --region
+    ("aws-iam-authenticator", "token -i demo --region eu-west-1", TOKEN, AUTHENTICATOR),
     (
         "aws-iam-authenticator",
-        f"token -i=demo --role {R} --cache",
-        f"{DEMO} --role-arn {R}",
+        f"token -i demo -r {R} --region eu-west-1",
+        f"{TOKEN} --role-arn {R}",
+        None,
+    ),
+    (
+        "aws-iam-authenticator",
+        f"-idemo token --role={R} --region=eu-west-1",
+        f"{TOKEN} --role-arn {R}",
+        None,
+    ),
+    (
+        "aws-iam-authenticator",
+        f"token -i=demo --role {R} --cache --region eu-west-1",
+        f"{TOKEN} --role-arn {R}",
         f"{AUTHENTICATOR} (dropped --cache)",
     ),
     (
         "/usr/bin/aws-iam-authenticator",
-        f"token --cluster-id=demo -r {R} -s alice -e ext-1",
-        f"{DEMO} --role-arn {R} --role-session-name alice --external-id ext-1",
+        f"--region eu-west-1 token --cluster-id=demo -r {R} -s alice -e ext-1",
+        f"{TOKEN} --role-arn {R} --role-session-name alice --external-id ext-1",
         None,
     ),
     (
         "aws-iam-authenticator",
-        f"token -i demo -r {R} --forward-session-name",
-        f"{DEMO} --role-arn {R} --forward-session-name",
+        f"token -i demo -r {R} --forward-session-name --region eu-west-1",
+        f"{TOKEN} --role-arn {R} --forward-session-name",
         None,
     ),
-    ("heptio-authenticator-aws", "token -i demo", DEMO, None),
+    ("heptio-authenticator-aws", "token -i demo --region eu-west-1", TOKEN, None),
 ]
 
 
@@ -554,6 +564,7 @@ class TestMigrateExec:
         env = [
             {"name": "KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID", "value": "demo"},
             {"name": "DEFAULT_ROLE", "value": ROLE_ARN},
+            {"name": "AWS_REGION", "value": "eu-west-1"},  # read at run time by both
         ]
         exec_ = {"command": "aws-iam-authenticator", "args": ["token"], "env": env}
         kc_migrate.migrate_exec(exec_)
@@ -561,7 +572,11 @@ class TestMigrateExec:
 
     @pytest.mark.parametrize(
         ("command", "args"),
-        [("aws", AWS_CLI), ("aws-iam-authenticator", "token -i demo"), ("eksauth", AWS_CLI)],
+        [
+            ("aws", AWS_CLI),
+            ("aws-iam-authenticator", "token -i demo --region eu-west-1"),
+            ("eksauth", AWS_CLI),
+        ],
     )
     def test_v1alpha1_becomes_v1beta1(self, command, args) -> None:
         exec_ = {"apiVersion": V1ALPHA1, "command": command, "args": args.split()}
