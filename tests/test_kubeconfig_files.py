@@ -272,3 +272,12 @@ class TestMigrateEachFile:
         assert result.stderr == (
             "eksauth: error: no file of KUBECONFIG exists (give --kubeconfig FILE)\n"
         )
+
+    def test_a_missing_file_leaves_no_trace(self, eksauth, three, monkeypatch) -> None:
+        a, _, _ = three
+        a.write_text(OTHER)
+        elsewhere = a.parent.parent / "nowhere" / "config"
+        monkeypatch.setenv("KUBECONFIG", os.pathsep.join([str(a), str(elsewhere)]))
+        result = eksauth("migrate-kubeconfig")
+        assert result.exit_code == 0, result.stderr
+        assert not elsewhere.parent.exists()

@@ -268,6 +268,8 @@ def _migrate_one(
     """Migrate one file, under kubectl's lock unless dry; False if it is missing and `several`."""
     from eksauth.kubeconfig import files
 
+    if several and not os.path.lexists(path):
+        return False  # no lock either: taking one would create the file's folder
     if dry_run:
         return _migrate(path, shared_user=shared_user, dry_run=True, several=several)
     with files.locked(path):  # no concurrent writer's change is lost between read and write
