@@ -279,9 +279,11 @@ def _signing_region(region: str) -> str:
 def parse_sts_host(host: str) -> StsEndpoint | None:
     """The endpoint a token's host names, or None unless it is an STS host of a known partition.
 
-    Accepts sts.amazonaws.com and `sts[-fips].{region}.{dnsSuffix or dualStackDnsSuffix}` where
-    the region belongs to the partition owning that suffix. Matching is exact, so ports,
-    userinfo, uppercase, a trailing dot or extra labels all give None.
+    Accepts sts.amazonaws.com and exactly the regional hosts the resolver above builds for the
+    region the host names, in that region's partition (plain, FIPS, and dual-stack where STS has
+    it): so not sts-fips.us-gov-*.amazonaws.com, nor an ISO dual-stack host, which no SDK signs
+    for. Matching is exact, so ports, userinfo, uppercase, a trailing dot or extra labels all
+    give None.
     """
     if host == GLOBAL_HOST:
         return StsEndpoint(GLOBAL_HOST, GLOBAL_SIGNING_REGION, _DEFAULT_PARTITION.name)
