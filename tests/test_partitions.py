@@ -10,6 +10,8 @@ dual-stack STS.
 
 from __future__ import annotations
 
+import json
+import time
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -141,3 +143,28 @@ def test_verify_accepts_an_eusc_identity(eksauth: Any, world: World, sts_server:
     result = eksauth("verify", signed.stdout.strip(), "-c", "demo", "--sts-url", sts_server.url)
     assert (result.exit_code, result.stderr) == (0, "")
     assert f"canonical arn: arn:aws-eusc:iam::{ACCOUNT}:role/Admin" in result.stdout.splitlines()
+
+
+@pytest.mark.usefixtures("static_keys")
+def test_whoami_maps_an_eusc_identity(
+    eksauth: Any, world: World, sts_server: StsServer, tmp_path: Any
+) -> None:
+    world.add_user(
+        ACCESS_KEY,
+        SECRET_KEY,
+        arn=f"arn:aws-eusc:sts::{ACCOUNT}:assumed-role/Admin/Session",
+        user_id="AROAEXAMPLEID:Session",
+        account=ACCOUNT,
+    )
+    aws_auth = tmp_path / "aws-auth.json"
+    role = f"arn:aws-eusc:iam::{ACCOUNT}:role/Admin"
+    aws_auth.write_text(
+        json.dumps({"data": {"mapRoles": f"- rolearn: {role}\n  username: admin\n"}})
+    )
+    result = eksauth(
+        "whoami", "-c", "demo", "--region", "eusc-de-east-1", "--sts-url", sts_server.url,
+        "--no-eks", "--aws-auth", str(aws_auth), "--json", now=time.time(),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert (answer["canonical_arn"], answer["mapped"]) == (role, True)
