@@ -29,8 +29,10 @@ Where we differ on purpose (each pinned by a test in tests/test_endpoints.py):
 - "" is no region (botocore builds the invalid https://sts..amazonaws.com), and no region
   with FIPS or dual-stack resolves as us-east-1 (botocore gives hosts under aws-global, such
   as sts-fips.aws-global.amazonaws.com, that do not exist).
-- Dual-stack in aws-iso-e and aws-iso-f follows the rule set, where botocore's client fails
-  with EndpointVariantError from the older endpoints.json resolver (regions.py).
+- Dual-stack in the ISO partitions (aws-iso, aws-iso-b, aws-iso-e, aws-iso-f) is refused:
+  data/endpoints.json has no dual-stack variant there, so no dual-stack STS host exists and
+  aws-iam-authenticator refuses one. botocore's client fails too for aws-iso-e and aws-iso-f
+  (EndpointVariantError, regions.py), but presigns the rule set's host for aws-iso and aws-iso-b.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from eksauth.errors import InvalidRegionError
+from eksauth.errors import EksAuthError, InvalidRegionError
 
 GLOBAL_HOST = "sts.amazonaws.com"
 GLOBAL_SIGNING_REGION = "us-east-1"
@@ -59,14 +61,32 @@ class _Partition:
     A plain class rather than a dataclass: each dataclass costs import time on the hot path.
     """
 
-    __slots__ = ("dns_suffix", "dual_stack_dns_suffix", "listed_outside_regex", "name", "regex")
+    __slots__ = (
+        "dns_suffix",
+        "dual_stack_dns_suffix",
+        "listed_outside_regex",
+        "name",
+        "regex",
+        "sts_dual_stack",
+    )
 
     def __init__(
-        self, name: str, dns_suffix: str, dual_stack_dns_suffix: str, regex: str, *listed: str
+        self,
+        name: str,
+        dns_suffix: str,
+        dual_stack_dns_suffix: str,
+        sts_dual_stack: bool,
+        regex: str,
+        *listed: str,
     ) -> None:
         self.name = name
         self.dns_suffix = dns_suffix
         self.dual_stack_dns_suffix = dual_stack_dns_suffix
+        # Whether STS has dual-stack hosts here: endpoints.json's partition defaults carry a
+        # `dualstack` variant (the ISO partitions have none, so no SDK client signs for one
+        # and aws-iam-authenticator refuses them), although partitions.json says every
+        # partition supports dual-stack and the STS rule set would build a host.
+        self.sts_dual_stack = sts_dual_stack
         self.regex = re.compile(regex)
         # Only the listed regions that regionRegex misses: the list decides just those.
         self.listed_outside_regex = frozenset(listed)
@@ -75,14 +95,17 @@ class _Partition:
         return region in self.listed_outside_regex or self.regex.match(region) is not None
 
 
-# botocore/data/partitions.json, in file order: the first partition that matches wins.
-# Every partition there supports both FIPS and dual-stack, so the rule set's "does not
-# support" errors cannot happen and are not modelled (tests/test_endpoints.py checks this).
+# botocore/data/partitions.json, in file order: the first partition that matches wins. This is
+# the one list of partitions eksauth knows (signing, verifying, ARN canonicalisation); a test
+# ties it to botocore's data. Every partition there supports both FIPS and dual-stack, so the
+# rule set's "does not support" errors cannot happen and are not modelled; STS's own lack of
+# dual-stack hosts in the ISO partitions is the 4th value (endpoints.json, see _Partition).
 _PARTITIONS = (
     _Partition(
         "aws",
         "amazonaws.com",
         "api.aws",
+        True,
         r"^(us|eu|ap|sa|ca|me|af|il|mx)\-\w+\-\d+$",
         "aws-global",
     ),
@@ -90,6 +113,7 @@ _PARTITIONS = (
         "aws-cn",
         "amazonaws.com.cn",
         "api.amazonwebservices.com.cn",
+        True,
         r"^cn\-\w+\-\d+$",
         "aws-cn-global",
     ),
@@ -97,12 +121,14 @@ _PARTITIONS = (
         "aws-eusc",
         "amazonaws.eu",
         "api.amazonwebservices.eu",
+        True,
         r"^eusc\-(de)\-\w+\-\d+$",
     ),
     _Partition(
         "aws-iso",
         "c2s.ic.gov",
         "api.aws.ic.gov",
+        False,
         r"^us\-iso\-\w+\-\d+$",
         "aws-iso-global",
     ),
@@ -110,6 +136,7 @@ _PARTITIONS = (
         "aws-iso-b",
         "sc2s.sgov.gov",
         "api.aws.scloud",
+        False,
         r"^us\-isob\-\w+\-\d+$",
         "aws-iso-b-global",
     ),
@@ -117,6 +144,7 @@ _PARTITIONS = (
         "aws-iso-e",
         "cloud.adc-e.uk",
         "api.cloud-aws.adc-e.uk",
+        False,
         r"^eu\-isoe\-\w+\-\d+$",
         "aws-iso-e-global",
     ),
@@ -124,6 +152,7 @@ _PARTITIONS = (
         "aws-iso-f",
         "csp.hci.ic.gov",
         "api.aws.hci.ic.gov",
+        False,
         r"^us\-isof\-\w+\-\d+$",
         "aws-iso-f-global",
     ),
@@ -131,11 +160,14 @@ _PARTITIONS = (
         "aws-us-gov",
         "amazonaws.com",
         "api.aws",
+        True,
         r"^us\-gov\-\w+\-\d+$",
         "aws-us-gov-global",
     ),
 )
 _DEFAULT_PARTITION = _PARTITIONS[0]
+# The partition names, for the ARN rules (replay.canonicalize) as for the hosts.
+PARTITIONS = tuple(partition.name for partition in _PARTITIONS)
 
 # The rule set's UseGlobalEndpoint branch; opt-in regions (af-south-1...) are not in it.
 _LEGACY_GLOBAL_REGIONS = frozenset(
@@ -206,6 +238,12 @@ def _is_region(name: str) -> bool:
 
 def _resolve(region: str, *, fips: bool, dualstack: bool, legacy_global: bool) -> StsEndpoint:
     partition = _partition_of(region) or _DEFAULT_PARTITION
+    if dualstack and not partition.sts_dual_stack:
+        raise EksAuthError(
+            f"STS has no dual-stack endpoint in {partition.name} (region {region}), so EKS would "
+            "refuse the token",
+            hint="turn off AWS_USE_DUALSTACK_ENDPOINT / use_dualstack_endpoint for this region",
+        )
     if not (fips or dualstack) and (
         region == "aws-global" or (legacy_global and region in _LEGACY_GLOBAL_REGIONS)
     ):
@@ -241,17 +279,51 @@ def _signing_region(region: str) -> str:
 def parse_sts_host(host: str) -> StsEndpoint | None:
     """The endpoint a token's host names, or None unless it is an STS host of a known partition.
 
-    Accepts sts.amazonaws.com and `sts[-fips].{region}.{dnsSuffix or dualStackDnsSuffix}` where
-    the region belongs to the partition owning that suffix. Matching is exact, so ports,
-    userinfo, uppercase, a trailing dot or extra labels all give None.
+    Accepts sts.amazonaws.com and exactly the regional hosts the resolver above builds for the
+    region the host names, in that region's partition (plain, FIPS, and dual-stack where STS has
+    it): so not sts-fips.us-gov-*.amazonaws.com, nor an ISO dual-stack host, which no SDK signs
+    for. Matching is exact, so ports, userinfo, uppercase, a trailing dot or extra labels all
+    give None.
     """
     if host == GLOBAL_HOST:
         return StsEndpoint(GLOBAL_HOST, GLOBAL_SIGNING_REGION, _DEFAULT_PARTITION.name)
-    service, _, rest = host.partition(".")
-    region, _, suffix = rest.partition(".")
-    if service not in ("sts", "sts-fips") or not _is_region(region):
-        return None
-    partition = _partition_of(region)
-    if partition is None or suffix not in (partition.dns_suffix, partition.dual_stack_dns_suffix):
+    region, partition = _region_of(host)
+    if partition is None or host not in _hosts(region, partition):
         return None
     return StsEndpoint(host, _signing_region(region), partition.name)
+
+
+def _region_of(host: str) -> tuple[str, _Partition | None]:
+    """The region an `sts[-fips].REGION.…` host names, and the partition that has it."""
+    service, _, rest = host.partition(".")
+    region = rest.partition(".")[0]
+    if service not in ("sts", "sts-fips") or not _is_region(region):
+        return region, None
+    return region, _partition_of(region)
+
+
+def _hosts(region: str, partition: _Partition) -> tuple[str, ...]:
+    """Every regional STS host the rules give `region`: plain, FIPS, dual-stack, both."""
+    dualstack = (False, True) if partition.sts_dual_stack else (False,)
+    return tuple(
+        dict.fromkeys(_host(region, partition, f, d) for f in (False, True) for d in dualstack)
+    )
+
+
+def host_problem(host: str) -> str:
+    """Why `host` is not one `parse_sts_host` accepts, in words for `verify`'s one line."""
+    region, partition = _region_of(host)
+    if partition is None and _is_region(region) and host in _hosts(region, _DEFAULT_PARTITION):
+        # aws-iam-authenticator resolves it as the SDK does (falling back to aws's format),
+        # so the host passes its check; the STS call then fails: there is no such endpoint.
+        return (
+            f"{host!r} names region {region!r}, which no AWS partition has: EKS accepts the "
+            "host, but no STS answers there, so the token cannot authenticate"
+        )
+    suffix = host.partition(".")[2].partition(".")[2]
+    if partition is not None and suffix in (partition.dns_suffix, partition.dual_stack_dns_suffix):
+        return (
+            f"{host!r} is a host no SDK signs for: {partition.name}'s STS hosts for {region} are "
+            f"{', '.join(_hosts(region, partition))}; EKS rejects the token"
+        )
+    return f"{host!r} is not an STS endpoint of any known partition; EKS rejects the token"

@@ -39,7 +39,9 @@ def read_exec_info(env: Mapping[str, str], override: str | None = None) -> ExecI
 
     Unset or empty → v1beta1 silently (clients before 1.20 did not always set it). v1/v1beta1 →
     echoed. v1alpha1 → echoed, with a deprecation warning. Anything malformed → v1beta1 with one
-    warning line. `override` (`--api-version`) wins over the environment.
+    warning line. `override` (`--api-version`) wins over the environment, with a warning
+    when the environment names another apiVersion: client-go refuses such an answer with a
+    message that does not say where it came from.
     """
     raw = env.get("KUBERNETES_EXEC_INFO", "")
     info: object = None
@@ -51,7 +53,15 @@ def read_exec_info(env: Mapping[str, str], override: str | None = None) -> ExecI
             warning = f"could not parse KUBERNETES_EXEC_INFO as JSON, answering {FALLBACK}"
     interactive = _interactive(info)
     if override:
-        return ExecInfo(override, interactive, None)
+        named = info.get("apiVersion") if isinstance(info, dict) else None
+        warning = None  # a malformed environment does not matter: it is not read
+        if isinstance(named, str) and named and named != override:
+            warning = (
+                f"--api-version {override} contradicts the kubeconfig's apiVersion {named} "
+                "(KUBERNETES_EXEC_INFO), so kubectl will refuse the answer; drop --api-version "
+                "from the exec args"
+            )
+        return ExecInfo(override, interactive, warning)
     if not raw or warning:
         return ExecInfo(FALLBACK, interactive, warning)
     version = info.get("apiVersion") if isinstance(info, dict) else None

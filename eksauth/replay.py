@@ -19,14 +19,14 @@ from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple
 
 from eksauth import jsonlite, rejections, token
+from eksauth.endpoints import PARTITIONS
 from eksauth.errors import StsError
 
 STS_TIMEOUT_SECONDS = 10.0
 _MAX_REPLY_BYTES = 1 << 16
-# The partitions aws-iam-authenticator's Canonicalize recognises (pkg/arn PartitionKeys).
-KNOWN_PARTITIONS = frozenset(
-    {"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f"}
-)
+# The partitions ARNs may name: botocore's, from the one table (aws-iam-authenticator's
+# pkg/endpoints PARTITIONS has the same eight, aws-eusc included).
+KNOWN_PARTITIONS = frozenset(PARTITIONS)
 
 # What the common STS error codes mean for someone debugging EKS access.
 _STS_REASONS = {

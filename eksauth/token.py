@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from eksauth.endpoints import parse_sts_host
+from eksauth.endpoints import host_problem, parse_sts_host
 from eksauth.errors import TokenFormatError, VerificationError
 
 PREFIX = "k8s-aws-v1."
@@ -255,8 +255,7 @@ def _check_endpoint(presigned: PresignedUrl, named: tuple[str, str] | None) -> N
         if parse_sts_host(presigned.host) is None:
             # The token says where to send it: never let it point us at an arbitrary host.
             raise VerificationError(
-                f"{presigned.host!r} is not an STS endpoint of any known partition; "
-                "EKS rejects the token, and eksauth sends it nothing",
+                f"{host_problem(presigned.host)}; eksauth sends it nothing",
                 hint="for a test rig, name its URL with --sts-url or EKSAUTH_STS_URL",
             )
     if presigned.path != "/":

@@ -24,7 +24,7 @@ from botocore.endpoint_provider import EndpointProvider, RuleSetStandardLibrary
 
 from eksauth import endpoints, token
 from eksauth.endpoints import StsEndpoint, parse_sts_host, sts_endpoint
-from eksauth.errors import InvalidRegionError
+from eksauth.errors import EksAuthError, InvalidRegionError
 
 if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
@@ -65,6 +65,13 @@ current_botocore_data = pytest.mark.skipif(
 )
 # Where botocore's client refuses dual-stack (see test_dualstack_hosts_follow_the_rule_set).
 VARIANT_ERROR_PARTITIONS = {"aws-iso-e", "aws-iso-f"}
+# endpoints.json: the partitions whose defaults carry a dual-stack variant (STS has no
+# dual-stack hosts elsewhere; aws-iam-authenticator refuses them there too).
+DUAL_STACK_PARTITIONS = {
+    p["partition"]
+    for p in _LOADER.load_data("endpoints")["partitions"]
+    if any("dualstack" in v["tags"] for v in p.get("defaults", {}).get("variants", []))
+}
 
 _STDLIB = RuleSetStandardLibrary(_LOADER.load_data("partitions"))
 _RULES = EndpointProvider(RULESET, _LOADER.load_data("partitions"))
@@ -108,15 +115,23 @@ def _in_a_partition(region: str) -> bool:
     return any(region in p["regions"] or re.match(p["regionRegex"], region) for p in PARTITIONS)
 
 
-def _botocore_refuses(case: Case, ours: StsEndpoint) -> bool:
+def _botocore_refuses(case: Case, partition: str) -> bool:
     """Dual-stack in aws-iso-e/aws-iso-f, for real regions (not their *-global pseudo ones)."""
-    regex = next((p["regionRegex"] for p in PARTITIONS if p["id"] == ours.partition), "")
+    regex = next((p["regionRegex"] for p in PARTITIONS if p["id"] == partition), "")
     region = _bare(case.region or "")
     return (
-        case.dualstack
-        and ours.partition in VARIANT_ERROR_PARTITIONS
-        and bool(re.match(regex, region))
+        case.dualstack and partition in VARIANT_ERROR_PARTITIONS and bool(re.match(regex, region))
     )
+
+
+def _partition(case: Case) -> str:
+    """The partition of the case's region, as the rule set's aws.partition picks it."""
+    return str(_STDLIB.aws_partition(_bare(case.region or "us-east-1"))["name"])
+
+
+def _no_dual_stack_sts(case: Case) -> bool:
+    """A deliberate difference: dual-stack where STS has no dual-stack host (the ISO partitions)."""
+    return case.dualstack and _partition(case) not in DUAL_STACK_PARTITIONS
 
 
 @pytest.fixture(scope="module")
@@ -158,11 +173,14 @@ def botocore_sts(
 def test_matches_botocore(
     session: botocore.session.Session, monkeypatch: pytest.MonkeyPatch, case: Case
 ) -> None:
-    ours = case.ours()
-    if _botocore_refuses(case, ours):
-        with pytest.raises(botocore.exceptions.EndpointVariantError):
-            botocore_sts(session, monkeypatch, case)
+    if _no_dual_stack_sts(case):
+        with pytest.raises(EksAuthError, match="STS has no dual-stack endpoint"):
+            case.ours()
+        if _botocore_refuses(case, _partition(case)):
+            with pytest.raises(botocore.exceptions.EndpointVariantError):
+                botocore_sts(session, monkeypatch, case)
         return
+    ours = case.ours()
     assert (ours.host, ours.signing_region, ours.partition) == botocore_sts(
         session, monkeypatch, case
     )
@@ -171,16 +189,18 @@ def test_matches_botocore(
 @current_botocore_data
 @pytest.mark.parametrize("region", [*LISTED_REGIONS, *UNLISTED_REGIONS])
 def test_dualstack_hosts_follow_the_rule_set(region: str) -> None:
-    """A deliberate difference, for dual-stack in aws-iso-e and aws-iso-f only.
+    """Every dual-stack host we sign for is the rule set's; none where endpoints.json has none.
 
-    botocore's client fails to be created there (EndpointVariantError from the older
-    endpoints.json resolver in regions.py, which has no dual-stack variant for those
-    partitions), although the STS rule set, which picks the URL, gives a dual-stack host and
-    partitions.json says the partitions support dual-stack. We return the rule set's host;
-    this checks it, for every dual-stack case, against botocore's rule set evaluator.
+    In the ISO partitions, partitions.json says dual-stack is supported and the STS rule set
+    builds a host (botocore presigns it for aws-iso and aws-iso-b, and fails with
+    EndpointVariantError for aws-iso-e and aws-iso-f), but endpoints.json has no dual-stack
+    variant there and aws-iam-authenticator refuses such hosts: we refuse to sign them.
     """
     for case in _with_flags(region):
-        if case.dualstack:
+        if _no_dual_stack_sts(case):
+            with pytest.raises(EksAuthError):
+                case.ours()
+        elif case.dualstack:
             rule = _RULES.resolve_endpoint(
                 Region=_bare(region),
                 UseFIPS=case.fips or _bare(region) != region,
@@ -257,10 +277,6 @@ EXAMPLES = [
         Case("eusc-de-east-1", fips=True),
         ("sts-fips.eusc-de-east-1.amazonaws.eu", "eusc-de-east-1", "aws-eusc"),
     ),
-    (
-        Case("eu-isoe-west-1", dualstack=True),
-        ("sts.eu-isoe-west-1.api.cloud-aws.adc-e.uk", "eu-isoe-west-1", "aws-iso-e"),
-    ),
     (Case("aws-global"), ("sts.amazonaws.com", "us-east-1", "aws")),
     (Case("aws-global", fips=True), ("sts-fips.aws-global.amazonaws.com", "us-east-1", "aws")),
     (Case("aws-cn-global"), ("sts.aws-cn-global.amazonaws.com.cn", "aws-cn-global", "aws-cn")),
@@ -290,6 +306,7 @@ def test_partition_table_matches_partitions_json() -> None:
         (p.name, p.dns_suffix, p.dual_stack_dns_suffix, p.regex.pattern, p.listed_outside_regex)
         for p in endpoints._PARTITIONS
     ]
+    assert {p.name for p in endpoints._PARTITIONS if p.sts_dual_stack} == DUAL_STACK_PARTITIONS
     theirs = [
         (
             p["id"],
@@ -366,6 +383,8 @@ OUTSIDE_PARTITIONS: list[str | None] = [r for r in UNLISTED_REGIONS if not _in_a
 @pytest.mark.parametrize("region", ROUND_TRIP_REGIONS)
 def test_parse_round_trips(region: str | None) -> None:
     for case in _with_flags(region):
+        if _no_dual_stack_sts(case):
+            continue
         endpoint = case.ours()
         assert parse_sts_host(endpoint.host) == endpoint, case
 
@@ -386,7 +405,8 @@ def test_parse_rejects_regions_outside_every_partition(region: str) -> None:
     [
         ("sts.amazonaws.com", ("us-east-1", "aws")),
         ("sts.ap-southeast-9.amazonaws.com", ("ap-southeast-9", "aws")),
-        ("sts-fips.us-gov-east-1.amazonaws.com", ("us-gov-east-1", "aws-us-gov")),
+        ("sts.us-gov-east-1.amazonaws.com", ("us-gov-east-1", "aws-us-gov")),
+        ("sts-fips.us-gov-east-1.api.aws", ("us-gov-east-1", "aws-us-gov")),
         ("sts.us-gov-west-1.api.aws", ("us-gov-west-1", "aws-us-gov")),
         ("sts-fips.cn-northwest-1.api.amazonwebservices.com.cn", ("cn-northwest-1", "aws-cn")),
         ("sts.us-isob-east-1.sc2s.sgov.gov", ("us-isob-east-1", "aws-iso-b")),
@@ -440,6 +460,15 @@ HOSTILE_HOSTS = [
     "sts.eu-west-1.amazonaws.com.cn",
     "sts.us-gov-west-1.amazonaws.com.cn",
     "sts.us-iso-east-1.amazonaws.com",
+    # No SDK signs for these (GovCloud FIPS is sts.REGION.amazonaws.com; the ISO partitions
+    # have no dual-stack STS); aws-iam-authenticator refuses them.
+    "sts-fips.us-gov-west-1.amazonaws.com",
+    "sts-fips.us-gov-east-1.amazonaws.com",
+    "sts.us-iso-east-1.api.aws.ic.gov",
+    "sts.us-isob-east-1.api.aws.scloud",
+    "sts.eu-isoe-west-1.api.cloud-aws.adc-e.uk",
+    "sts.us-isof-south-1.api.aws.hci.ic.gov",
+    "sts-fips.us-iso-east-1.api.aws.ic.gov",
     "sts.eu-west-1.c2s.ic.gov",
     "sts.aws-global.amazonaws.com.cn",
     "sts.eu-west-1.api.aws.evil",

@@ -69,3 +69,44 @@ def test_exec_credential_is_aws_cli_shaped() -> None:
         "    }\n"
         "}\n\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("raw", "warns"),
+    [
+        pytest.param(info(V1), True, id="v1-named"),
+        pytest.param(info(V1ALPHA1), True, id="v1alpha1-named"),
+        pytest.param(info(V1BETA1), False, id="the-same"),
+        pytest.param(None, False, id="unset"),
+        pytest.param("{}", False, id="none-named"),
+    ],
+)
+def test_override_that_contradicts_the_kubeconfig_warns(raw: str | None, warns: bool) -> None:
+    """client-go refuses an answer in another apiVersion, without naming eksauth."""
+    env = {} if raw is None else {"KUBERNETES_EXEC_INFO": raw}
+    result = read_exec_info(env, override=V1BETA1)
+    assert result.api_version == V1BETA1
+    if warns:
+        named = json.loads(str(raw))["apiVersion"]
+        assert result.warning == (
+            f"--api-version {V1BETA1} contradicts the kubeconfig's apiVersion {named} "
+            "(KUBERNETES_EXEC_INFO), so kubectl will refuse the answer; drop --api-version "
+            "from the exec args"
+        )
+    else:
+        assert result.warning is None
+
+
+@pytest.mark.usefixtures("static_keys")
+def test_the_warning_is_one_line_on_a_miss_and_on_a_hit(eksauth, monkeypatch) -> None:
+    monkeypatch.setenv("KUBERNETES_EXEC_INFO", info(V1, interactive=False))
+    args = ("token", "--cluster-name", "demo", "--region", "eu-west-1", "--api-version", V1BETA1)
+    for _ in ("miss", "hit"):
+        result = eksauth(*args)
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout)["apiVersion"] == V1BETA1
+        assert result.stderr == (
+            f"eksauth: warning: --api-version {V1BETA1} contradicts the kubeconfig's apiVersion "
+            f"{V1} (KUBERNETES_EXEC_INFO), so kubectl will refuse the answer; drop --api-version "
+            "from the exec args\n"
+        )

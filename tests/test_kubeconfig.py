@@ -414,10 +414,22 @@ class TestDescription:
         cluster = kc_entries.cluster_from_description(description, "edge")
         assert kc_entries.exec_entry(cluster, UserOptions())["args"][1:3] == expected
 
-    @pytest.mark.parametrize("status", ["CREATING", "DELETING", "FAILED", None])
+    @pytest.mark.parametrize("status", ["CREATING", "DELETING", "FAILED"])
     def test_unusable_states(self, status) -> None:
-        with pytest.raises(kc_entries.ClusterError, match=f"cluster edge is {status}"):
+        with pytest.raises(kc_entries.ClusterError) as raised:
             kc_entries.cluster_from_description({**self.BASE, "status": status}, "edge")
+        assert raised.value.one_line() == f"cluster edge is {status} (retry once it is ACTIVE)"
+
+    @pytest.mark.parametrize("status", [None, "", "absent"])
+    def test_no_status_is_said_as_such(self, status) -> None:
+        description = {**self.BASE, "status": status}
+        if status == "absent":
+            del description["status"]
+        with pytest.raises(kc_entries.ClusterError) as raised:
+            kc_entries.cluster_from_description(description, "edge")
+        assert raised.value.one_line() == (
+            "cluster edge has no status in EKS's answer (retry once it is ACTIVE)"
+        )
 
     def test_updating_is_usable(self) -> None:
         assert kc_entries.cluster_from_description({**self.BASE, "status": "UPDATING"}, "edge")
@@ -479,29 +491,39 @@ MIGRATED = [
     ),
     # a kubeconfig whose `command: aws` was swapped for eksauth: normalised too
     ("eksauth", AWS_CLI, TOKEN, f"eksauth {TO_TOKEN} (dropped --output)"),
-    # aws-iam-authenticator, every spelling of -i and -r
-    ("aws-iam-authenticator", "token -i demo", DEMO, AUTHENTICATOR),
-    ("aws-iam-authenticator", f"token -i demo -r {R}", f"{DEMO} --role-arn {R}", None),
-    ("aws-iam-authenticator", f"-idemo token --role={R}", f"{DEMO} --role-arn {R}", None),
+    # aws-iam-authenticator, every spelling of -i, -r and --region
+    ("aws-iam-authenticator", "token -i demo --region eu-west-1", TOKEN, AUTHENTICATOR),
     (
         "aws-iam-authenticator",
-        f"token -i=demo --role {R} --cache",
-        f"{DEMO} --role-arn {R}",
+        f"token -i demo -r {R} --region eu-west-1",
+        f"{TOKEN} --role-arn {R}",
+        None,
+    ),
+    (
+        "aws-iam-authenticator",
+        f"-idemo token --role={R} --region=eu-west-1",
+        f"{TOKEN} --role-arn {R}",
+        None,
+    ),
+    (
+        "aws-iam-authenticator",
+        f"token -i=demo --role {R} --cache --region eu-west-1",
+        f"{TOKEN} --role-arn {R}",
         f"{AUTHENTICATOR} (dropped --cache)",
     ),
     (
         "/usr/bin/aws-iam-authenticator",
-        f"token --cluster-id=demo -r {R} -s alice -e ext-1",
-        f"{DEMO} --role-arn {R} --role-session-name alice --external-id ext-1",
+        f"--region eu-west-1 token --cluster-id=demo -r {R} -s alice -e ext-1",
+        f"{TOKEN} --role-arn {R} --role-session-name alice --external-id ext-1",
         None,
     ),
     (
         "aws-iam-authenticator",
-        f"token -i demo -r {R} --forward-session-name",
-        f"{DEMO} --role-arn {R} --forward-session-name",
+        f"token -i demo -r {R} --forward-session-name --region eu-west-1",
+        f"{TOKEN} --role-arn {R} --forward-session-name",
         None,
     ),
-    ("heptio-authenticator-aws", "token -i demo", DEMO, None),
+    ("heptio-authenticator-aws", "token -i demo --region eu-west-1", TOKEN, None),
 ]
 
 
@@ -542,6 +564,7 @@ class TestMigrateExec:
         env = [
             {"name": "KUBERNETES_AWS_AUTHENTICATOR_CLUSTER_ID", "value": "demo"},
             {"name": "DEFAULT_ROLE", "value": ROLE_ARN},
+            {"name": "AWS_REGION", "value": "eu-west-1"},  # read at run time by both
         ]
         exec_ = {"command": "aws-iam-authenticator", "args": ["token"], "env": env}
         kc_migrate.migrate_exec(exec_)
@@ -549,7 +572,11 @@ class TestMigrateExec:
 
     @pytest.mark.parametrize(
         ("command", "args"),
-        [("aws", AWS_CLI), ("aws-iam-authenticator", "token -i demo"), ("eksauth", AWS_CLI)],
+        [
+            ("aws", AWS_CLI),
+            ("aws-iam-authenticator", "token -i demo --region eu-west-1"),
+            ("eksauth", AWS_CLI),
+        ],
     )
     def test_v1alpha1_becomes_v1beta1(self, command, args) -> None:
         exec_ = {"apiVersion": V1ALPHA1, "command": command, "args": args.split()}

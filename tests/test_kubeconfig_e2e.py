@@ -187,7 +187,7 @@ class TestMigrateKubeconfig:
     def test_a_kubeconfig_for_aws_iam_authenticator(self, eksauth, kube_env, eks_api) -> None:
         config = Path(kube_env["KUBECONFIG"])
         config.parent.mkdir()
-        args = ["token", "-i", "demo", "-r", ROLE_ARN]
+        args = ["token", "-i", "demo", "-r", ROLE_ARN, "--region", "eu-west-1"]
         content = eks_api.kubeconfig(exec_command="aws-iam-authenticator", exec_args=args)
         content["users"][0]["user"]["exec"]["apiVersion"] = "client.authentication.k8s.io/v1alpha1"
         config.write_text(yaml.safe_dump(content))
@@ -198,6 +198,33 @@ class TestMigrateKubeconfig:
         kubectl(kube_env)
         role = f"arn:aws:sts::{ACCOUNT}:assumed-role/EksAdmin/EKSGetTokenAuth"
         assert [s.arn for s in eks_api.seen] == [role]
+
+    def test_a_v1_exec_without_interactive_mode_then_works(
+        self, eksauth, kube_env, eks_api
+    ) -> None:
+        """kubectl refuses a client.authentication.k8s.io/v1 exec without interactiveMode;
+        migrating adds kubectl's own v1beta1 default, and says so."""
+        config = Path(kube_env["KUBECONFIG"])
+        config.parent.mkdir()
+        content = eks_api.kubeconfig(exec_command="eksauth", exec_args=AWS_CLI_ARGS)
+        exec_ = content["users"][0]["user"]["exec"]
+        exec_["apiVersion"] = "client.authentication.k8s.io/v1"
+        del exec_["interactiveMode"]
+        config.write_text(yaml.safe_dump(content))
+        before = kubectl_version(kube_env)
+        assert before.returncode != 0
+        assert "interactiveMode must be specified" in before.stderr
+
+        result = eksauth("migrate-kubeconfig")
+        assert result.exit_code == 0, result.stderr
+        assert "interactiveMode: IfAvailable added (kubectl requires one with v1)" in result.stderr
+        migrated = yaml.safe_load(config.read_text())["users"][0]["user"]["exec"]
+        assert (migrated["apiVersion"], migrated["interactiveMode"]) == (
+            "client.authentication.k8s.io/v1",
+            "IfAvailable",
+        )
+        kubectl(kube_env)
+        assert [s.arn for s in eks_api.seen] == [USER_ARN]
 
     def test_command_aws_simply_swapped_for_eksauth(self, eksauth, kube_env, eks_api) -> None:
         config = Path(kube_env["KUBECONFIG"])

@@ -217,7 +217,7 @@ def test_migrate_kubeconfig_shared_user_round_trip(servers, kube_env, eksauth, t
             per_cluster_user(
                 "auth-dev",
                 "aws-iam-authenticator",
-                ["token", "-i", "dev"],
+                ["token", "-i", "dev", "--region", "eu-west-1"],  # with none it is left
                 env=[{"name": "AWS_PROFILE", "value": "default"}],
             ),
             per_cluster_user("external", "eksauth", external),
@@ -247,7 +247,12 @@ def test_migrate_kubeconfig_shared_user_round_trip(servers, kube_env, eksauth, t
     extensions = {c["name"]: c["cluster"]["extensions"] for c in migrated["clusters"]}
     assert extensions == {
         "prod": [{"name": EXT, "extension": {"clusterName": "prod", "region": "eu-west-1"}}],
-        "dev": [{"name": EXT, "extension": {"clusterName": "dev", "profile": "default"}}],
+        "dev": [
+            {
+                "name": EXT,
+                "extension": {"clusterName": "dev", "region": "eu-west-1", "profile": "default"},
+            }
+        ],
     }
     assert [c["context"]["user"] for c in migrated["contexts"]] == [
         "eksauth",

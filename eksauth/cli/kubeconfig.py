@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 kubeconfig_option = click.option(
     "--kubeconfig",
     metavar="FILE",
-    help="The kubeconfig file [default: the first path of KUBECONFIG, else ~/.kube/config].",
+    help="The kubeconfig file [default: the files of KUBECONFIG, else ~/.kube/config].",
 )
 assume_role_arn_option = click.option(
     "--assume-role-arn",
@@ -106,13 +106,14 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
     """update-kubeconfig, for eksauth's own spelling and aws-cli's (`eks update-kubeconfig`)."""
     from eksauth.aws import profile_name
     from eksauth.kubeconfig import entries as kubeconfig
-    from eksauth.kubeconfig import files
+    from eksauth.kubeconfig import files, selector
     from eksauth.request import check_cluster_name
 
     check_cluster_name(options["name"])  # it names entries and, with --kubelet, a file
     env = os.environ
-    path = files.expand(options["kubeconfig"] or files.default_path(env))
-    content = files.load(path)  # an invalid file fails here, before any AWS call
+    paths = selector.candidate_paths(options["kubeconfig"], env)
+    if len(paths) == 1:
+        files.load(paths[0])  # an invalid file fails here, before any AWS call
     user = kubeconfig.UserOptions(
         profile=profile_name(inherited(ctx, "profile", options["profile"]), env),
         role_arn=options["role_arn"],
@@ -128,6 +129,7 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
                 flag = "--" + excluded.replace("_", "-")
                 raise UsageError(f"--shared-user excludes {flag}")
     cluster = _cluster(ctx, options, user.profile)
+    path = selector.choose(paths, cluster.entry_name, warn)  # aws-cli's file: see `selector`
     ca_path, pem = None, None
     if options["kubelet"]:
         ca_path, pem = kubeconfig.kubelet_ca(cluster, path, options["ca_file"])
@@ -141,7 +143,7 @@ def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
         return entries, kubeconfig.merge(into, entries)
 
     if options["dry_run"]:
-        merged(content)
+        merged(content := files.load(path))
         click.echo(files.dump(content), nl=False)
         return
     if ca_path is not None and pem is not None:
@@ -237,24 +239,51 @@ def migrate_kubeconfig_command(
     """Switch users that run `aws eks get-token` or `aws-iam-authenticator token` to eksauth.
 
     Everything else in the file is kept. The file as it was is kept beside it as
-    FILE.eksauth-backup; running the command again changes nothing.
+    FILE.eksauth-backup; running the command again changes nothing. Without --kubeconfig,
+    each file of KUBECONFIG is migrated in place (missing ones are passed over, as kubectl does).
     """
+    from eksauth.errors import KubeconfigError
+    from eksauth.kubeconfig import selector
+
+    paths = list(dict.fromkeys(selector.candidate_paths(kubeconfig, os.environ)))
+    if len(paths) == 1:
+        _migrate_one(paths[0], shared_user=shared_user, dry_run=dry_run)
+        return
+    found, failed = 0, 0
+    for path in paths:
+        try:
+            found += _migrate_one(path, shared_user=shared_user, dry_run=dry_run, several=True)
+        except KubeconfigError as exc:  # one broken file does not keep the others unmigrated
+            warn(exc.message + (f" ({exc.hint})" if exc.hint else ""))
+            found, failed = found + 1, failed + 1
+    if not found:
+        raise KubeconfigError("no file of KUBECONFIG exists", hint="give --kubeconfig FILE")
+    if failed:
+        raise KubeconfigError(f"{failed} of the {found} files of KUBECONFIG were left as they were")
+
+
+def _migrate_one(
+    path: str, *, shared_user: str | None, dry_run: bool, several: bool = False
+) -> bool:
+    """Migrate one file, under kubectl's lock unless dry; False if it is missing and `several`."""
     from eksauth.kubeconfig import files
 
-    path = files.expand(kubeconfig or files.default_path(os.environ))
+    if several and not os.path.lexists(path):
+        return False  # no lock either: taking one would create the file's folder
     if dry_run:
-        _migrate(path, shared_user=shared_user, dry_run=True)
-        return
+        return _migrate(path, shared_user=shared_user, dry_run=True, several=several)
     with files.locked(path):  # no concurrent writer's change is lost between read and write
-        _migrate(path, shared_user=shared_user, dry_run=False)
+        return _migrate(path, shared_user=shared_user, dry_run=False, several=several)
 
 
-def _migrate(path: str, *, shared_user: str | None, dry_run: bool) -> None:
+def _migrate(path: str, *, shared_user: str | None, dry_run: bool, several: bool) -> bool:
     from eksauth.errors import KubeconfigError
     from eksauth.kubeconfig import files
     from eksauth.kubeconfig.migrate import migrate
 
     text = files.read_text(path)
+    if text is None and several:
+        return False
     if text is None:
         raise KubeconfigError(f"no kubeconfig at {path}", hint="give --kubeconfig FILE")
     chosen = _exec_command()
@@ -273,10 +302,12 @@ def _migrate(path: str, *, shared_user: str | None, dry_run: bool) -> None:
         warn(f"left {line}")
     for line in migration.changed:
         click.echo(f"{'would migrate' if dry_run else 'migrated'} {line}", err=True)
-    if dry_run:
+    if dry_run:  # several files: a YAML stream, one document per file, each named
+        click.echo(f"---\n# {path}\n" if several else "", nl=False)
         click.echo(files.dump(migration.content), nl=False)
     elif not migration.changed:
         click.echo(f"nothing to migrate in {path}", err=True)
     else:
         click.echo(f"wrote {path} (the previous file is {backup})", err=True)
         _note(chosen)
+    return True

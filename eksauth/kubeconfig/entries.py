@@ -63,7 +63,8 @@ def cluster_from_description(description: Mapping[str, Any], name: str) -> Clust
     """A `Cluster` from DescribeCluster's `cluster`, with aws-cli's rules for region and id."""
     status = description.get("status")
     if status not in USABLE_STATES:
-        raise ClusterError(f"cluster {name} is {status}", hint="retry once it is ACTIVE")
+        state = f"is {status}" if status else "has no status in EKS's answer"
+        raise ClusterError(f"cluster {name} {state}", hint="retry once it is ACTIVE")
     arn = str(description.get("arn", ""))
     endpoint = description.get("endpoint")
     if arn.count(":") < 5 or not endpoint:

@@ -45,12 +45,17 @@ _NO_FOLDING = 1 << 20
 _UNTOUCHED = "the file was not changed"
 
 
+def kubeconfig_paths(env: Mapping[str, str]) -> list[str]:
+    """Every path in KUBECONFIG, in order, expanded; else ~/.kube/config (aws-cli's and
+    kubectl's reading: empty and blank elements are skipped)."""
+    paths = [expand(e) for e in env.get("KUBECONFIG", "").split(os.pathsep) if e.strip()]
+    return paths or [expand(DEFAULT_PATH)]
+
+
 def default_path(env: Mapping[str, str]) -> str:
-    """The first path in KUBECONFIG, else ~/.kube/config (aws-cli's and kubectl's choice)."""
-    for element in env.get("KUBECONFIG", "").split(os.pathsep):
-        if element.strip():
-            return expand(element)
-    return expand(DEFAULT_PATH)
+    """The first path in KUBECONFIG, else ~/.kube/config. update-kubeconfig does not write
+    here blindly: it writes to the file that holds the cluster (`kubeconfig.selector`)."""
+    return kubeconfig_paths(env)[0]
 
 
 def expand(path: str) -> str:

@@ -66,13 +66,7 @@ def paths(option: str | None, env: Mapping[str, str]) -> list[str]:
     """The files kubectl reads, in precedence order."""
     if option:
         return [files.expand(option)]
-    listed: list[str] = []
-    for element in env.get("KUBECONFIG", "").split(os.pathsep):
-        if element.strip():
-            path = files.expand(element)
-            if path not in listed:
-                listed.append(path)
-    return listed or [files.expand(files.DEFAULT_PATH)]
+    return list(dict.fromkeys(files.kubeconfig_paths(env)))  # a repeated file is read once
 
 
 def load(option: str | None, env: Mapping[str, str]) -> Merged:

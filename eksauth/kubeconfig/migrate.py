@@ -10,6 +10,7 @@ import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from eksauth import awsargs
 from eksauth.awsargs import TOKEN_NEUTRAL
@@ -18,6 +19,8 @@ from eksauth.kubeconfig.entries import EXEC_API_VERSION
 
 # Removed from kubectl in 1.24; v1beta1 carries the same ExecCredential fields.
 OLD_EXEC_API_VERSION = "client.authentication.k8s.io/v1alpha1"
+# kubectl refuses a v1 exec without interactiveMode; IfAvailable is its default for v1beta1.
+V1_EXEC_API_VERSION = "client.authentication.k8s.io/v1"
 
 
 @dataclass(frozen=True)
@@ -44,6 +47,7 @@ _AWS_VALUES = {
     "--ca-bundle": "AWS_CA_BUNDLE",  # a session setting: the same as the variable
 }
 _AUTHENTICATOR_VALUES = {
+    "--region": "--region",
     "-i": "--cluster-name",  # the authenticator's cluster ID is EKS's cluster name
     "--cluster-id": "--cluster-name",
     "-r": "--role-arn",
@@ -63,6 +67,8 @@ _AUTHENTICATOR_ENV = {
     "DEFAULT_ROLE": "--role-arn",
 }
 _AUTHENTICATORS = ("aws-iam-authenticator", "heptio-authenticator-aws")
+# Where the authenticator (the Go SDK's default config) and eksauth both find a region at run time.
+_REGION_VARIABLES = ("AWS_REGION", "AWS_DEFAULT_REGION")
 
 
 def migrate(content: Mapping[str, Any], command: str = "eksauth") -> Migration:
@@ -75,6 +81,7 @@ def migrate(content: Mapping[str, Any], command: str = "eksauth") -> Migration:
     migrated = copy.deepcopy(dict(content))
     changed: list[str] = []
     skipped: list[str] = []
+    regions = _endpoint_regions(migrated)
     for entry in migrated.get("users") or []:
         user = entry.get("user")
         exec_ = user.get("exec") if isinstance(user, dict) else None
@@ -82,7 +89,7 @@ def migrate(content: Mapping[str, Any], command: str = "eksauth") -> Migration:
             continue
         name = entry.get("name", "?")
         try:
-            note = migrate_exec(exec_, command)
+            note = migrate_exec(exec_, command, region_hint=regions.get(str(name)))
         except _Unmigratable as exc:
             skipped.append(f"user {name}: {exc}")
             continue
@@ -91,8 +98,12 @@ def migrate(content: Mapping[str, Any], command: str = "eksauth") -> Migration:
     return Migration(migrated, changed, skipped)
 
 
-def migrate_exec(exec_: dict[str, Any], command: str = "eksauth") -> str | None:
-    """Rewrite one exec in place; a note of what changed, or None if nothing needed to."""
+def migrate_exec(
+    exec_: dict[str, Any], command: str = "eksauth", *, region_hint: str | None = None
+) -> str | None:
+    """Rewrite one exec in place; a note of what changed, or None if nothing needed to.
+
+    `region_hint` is the region to suggest for an authenticator exec that names none."""
     args = [str(a) for a in exec_.get("args") or []]
     program = _program(exec_.get("command"))
     notes: list[str] = []
@@ -100,7 +111,7 @@ def migrate_exec(exec_: dict[str, Any], command: str = "eksauth") -> str | None:
         exec_["args"], dropped = _from_aws(args, exec_)
         notes.append(f"{program} eks get-token -> eksauth token" + _dropped(dropped))
     elif program in _AUTHENTICATORS and "token" in args:
-        exec_["args"], dropped = _from_authenticator(args, exec_)
+        exec_["args"], dropped = _from_authenticator(args, exec_, region_hint)
         notes.append(f"{program} token -> eksauth token" + _dropped(dropped))
     elif program != "eksauth":
         return None
@@ -109,6 +120,9 @@ def migrate_exec(exec_: dict[str, Any], command: str = "eksauth") -> str | None:
     if exec_.get("apiVersion") == OLD_EXEC_API_VERSION:
         exec_["apiVersion"] = EXEC_API_VERSION
         notes.append("apiVersion v1alpha1 -> v1beta1")
+    if exec_.get("apiVersion") == V1_EXEC_API_VERSION and not exec_.get("interactiveMode"):
+        exec_["interactiveMode"] = "IfAvailable"
+        notes.append("interactiveMode: IfAvailable added (kubectl requires one with v1)")
     return "; ".join(notes) or None
 
 
@@ -153,7 +167,9 @@ def _from_aws(args: list[str], exec_: dict[str, Any]) -> tuple[list[str], list[s
     return args, dropped
 
 
-def _from_authenticator(args: list[str], exec_: dict[str, Any]) -> tuple[list[str], list[str]]:
+def _from_authenticator(
+    args: list[str], exec_: dict[str, Any], region_hint: str | None
+) -> tuple[list[str], list[str]]:
     words, options = _scan(args, values=set(_AUTHENTICATOR_VALUES), flags=set(_AUTHENTICATOR_FLAGS))
     if words != ["token"]:
         raise _Unmigratable(f"unexpected arguments {' '.join(words)!r}")
@@ -164,7 +180,40 @@ def _from_authenticator(args: list[str], exec_: dict[str, Any]) -> tuple[list[st
         value = _env_value(exec_, variable)
         if value and option not in chosen:
             chosen[option] = value
-    return _eksauth_args(chosen), dropped
+    migrated = _eksauth_args(chosen)  # its refusals first: they say what is missing
+    if "--region" not in chosen and not any(_env_value(exec_, v) for v in _REGION_VARIABLES):
+        # The authenticator then signs for the EC2 instance's region, else us-east-1's regional
+        # host; eksauth would sign the global host, which EKS outside aws refuses.
+        raise _Unmigratable(
+            "it names no region (aws-iam-authenticator then uses the instance's, else "
+            "us-east-1's regional STS; eksauth would use the global one): add "
+            f"`--region {region_hint or 'REGION'}` to its args and run this again"
+        )
+    return migrated, dropped
+
+
+def _endpoint_regions(content: Mapping[str, Any]) -> dict[str, str]:
+    """{user name: region} from the EKS endpoint (`….REGION.eks.amazonaws.com[.cn]`) of the
+    cluster of a context that uses the user; users with no such single region are left out."""
+    servers = {}
+    for entry in content.get("clusters") or []:
+        cluster = entry.get("cluster")
+        if isinstance(cluster, dict):
+            servers[entry.get("name")] = str(cluster.get("server") or "")
+    found: dict[str, set[str]] = {}
+    for entry in content.get("contexts") or []:
+        context = entry.get("context")
+        if not isinstance(context, dict):
+            continue
+        try:
+            host = urlsplit(servers.get(context.get("cluster"), "")).hostname or ""
+        except ValueError:  # not a URL kubectl could use either
+            continue
+        for suffix in (".eks.amazonaws.com", ".eks.amazonaws.com.cn"):
+            labels = host[: -len(suffix)].split(".") if host.endswith(suffix) else []
+            if len(labels) == 3:  # ID.gr7.REGION: EKS's endpoint names
+                found.setdefault(str(context.get("user")), set()).add(labels[2])
+    return {user: regions.pop() for user, regions in found.items() if len(regions) == 1}
 
 
 def _scan(
