@@ -64,9 +64,9 @@ class Merged(NamedTuple):
 
 def paths(option: str | None, env: Mapping[str, str]) -> list[str]:
     """The files kubectl reads, in precedence order."""
-    if option:
-        return [files.expand(option)]
-    return list(dict.fromkeys(files.kubeconfig_paths(env)))  # a repeated file is read once
+    from eksauth.kubeconfig.selector import candidate_paths
+
+    return list(dict.fromkeys(candidate_paths(option, env)))  # a repeated file is read once
 
 
 def load(option: str | None, env: Mapping[str, str]) -> Merged:
