@@ -198,6 +198,12 @@ def within(seconds: float) -> Config:
     )
 
 
+def known_profiles() -> list[str]:
+    """The profiles of the AWS config and credentials files, as botocore reads them."""
+    with errors(None):
+        return list(botocore.session.Session().available_profiles)
+
+
 def known_regions(service: str) -> dict[str, str]:
     """Every region botocore's endpoint data lists for `service`, with its partition."""
     made = botocore.session.get_session()

@@ -17,6 +17,7 @@ from eksauth.aws import (
     client,
     errors,
     frozen,
+    known_profiles,
     known_regions,
     region,
     session,
@@ -148,13 +149,13 @@ def listing_session(profile: str | None) -> tuple[Any, str | None]:
     An unknown profile is a usage error here, before any call. Sessions are not thread-safe:
     the caller creates clients from one under a lock (clients themselves are).
     """
+    if profile is not None and profile not in known_profiles():
+        raise UsageError(
+            f"the AWS profile {profile!r} was not found",
+            hint="list profiles with `aws configure list-profiles`",
+        )
     with errors(profile, service="EKS", action="eks:ListClusters"):
         made = session(profile, interactive=False)
-        if profile is not None and profile not in made.available_profiles:
-            raise UsageError(
-                f"the AWS profile {profile!r} was not found",
-                hint="list profiles with `aws configure list-profiles`",
-            )
         return made, region(None, os.environ, made)
 
 

@@ -259,9 +259,7 @@ class TestUpdateAll:
         assert result.exit_code == 0, result.stderr
         assert sorted(c["name"] for c in kubeconfig(tmp_path)["contexts"]) == ["api", "demo"]
 
-    def test_clusters_not_active_are_listed_and_skipped(
-        self, eksauth, profiles, tmp_path
-    ) -> None:
+    def test_clusters_not_active_are_listed_and_skipped(self, eksauth, profiles, tmp_path) -> None:
         from tests.standins.eks_regions import EksRegionsServer
 
         clusters = {"eu-west-1": {"ok": "ACTIVE", "new": "CREATING", "bad": "FAILED"}}
@@ -283,3 +281,110 @@ def run_against(eksauth: Any, server: Any, *args: str) -> Any:
         return eksauth("update-kubeconfig", "--all", "--profile", "dev", *args)
     finally:
         del os.environ["AWS_ENDPOINT_URL_EKS"], os.environ["AWS_ENDPOINT_URL_EC2"]
+
+
+class TestRegionsThatFail:
+    """The multi-region stand-in: one URL, regions told apart by the SigV4 scope."""
+
+    @pytest.fixture
+    def server(self, profiles, monkeypatch) -> Any:
+        from tests.standins.eks_regions import EksRegionsServer
+
+        clusters = {"eu-west-1": {"ok": "ACTIVE"}, "us-east-1": {"slow": "ACTIVE"}}
+        with EksRegionsServer(clusters, max_lifetime=60) as server:
+            monkeypatch.setenv("AWS_ENDPOINT_URL_EKS", server.url)
+            monkeypatch.setenv("AWS_ENDPOINT_URL_EC2", server.url)
+            yield server
+
+    def run(self, eksauth: Any, *args: str) -> Any:
+        regions = ("--region", "eu-west-1", "--region", "us-east-1")
+        return eksauth("update-kubeconfig", "--all", "--profile", "dev", *regions, *args)
+
+    def test_a_region_that_hangs_fails_at_the_deadline_and_the_others_are_written(
+        self, eksauth, server, tmp_path
+    ) -> None:
+        server.hang.add("us-east-1")
+        result = self.run(eksauth, "--timeout", "2")
+        assert result.exit_code == 1, result.stderr
+        assert "failed: profile dev, region us-east-1: no answer within 2 s" in result.stderr
+        assert "1 clusters from 1 of 2 regions; 1 failed" in result.stderr
+        assert [c["name"] for c in kubeconfig(tmp_path)["contexts"]] == ["ok"]
+        assert "us-east-1" in server.seen  # it was asked, and never answered
+
+    def test_nothing_is_pruned_for_a_region_that_failed(self, eksauth, server, tmp_path) -> None:
+        assert self.run(eksauth).exit_code == 0
+        del server.clusters["us-east-1"]["slow"]
+        server.clusters["eu-west-1"].clear()
+        server.hang.add("us-east-1")
+        result = self.run(eksauth, "--prune", "--timeout", "2")
+        assert result.exit_code == 1
+        # eu-west-1 answered without `ok`: pruned; us-east-1 did not answer: `slow` stays.
+        assert [c["name"] for c in kubeconfig(tmp_path)["contexts"]] == ["slow"]
+        assert [u["name"] for u in kubeconfig(tmp_path)["users"]] == ["eksauth"]
+
+    def test_access_denied_is_one_line_and_the_rest_is_written(
+        self, eksauth, server, tmp_path
+    ) -> None:
+        server.deny_regions.add("eu-west-1")
+        result = self.run(eksauth)
+        assert result.exit_code == 1
+        failed = [line for line in result.stderr.splitlines() if "failed:" in line]
+        assert len(failed) == 1
+        assert "profile dev, region eu-west-1: eks:ListClusters failed: AccessDenied" in failed[0]
+        assert [c["name"] for c in kubeconfig(tmp_path)["contexts"]] == ["slow"]
+
+    def test_all_regions_falls_back_to_botocores_list_when_describe_regions_is_denied(
+        self, eksauth, server, tmp_path
+    ) -> None:
+        from eksauth.aws import known_regions
+
+        server.deny_describe_regions = True
+        result = eksauth("update-kubeconfig", "--all", "--profile", "dev", "--all-regions")
+        assert result.exit_code == 0, result.stderr
+        partition = sorted(r for r, p in known_regions("eks").items() if p == "aws")
+        assert "ec2:DescribeRegions was denied; asked every region" in result.stderr
+        assert sorted(set(server.seen)) == partition  # DescribeRegions went to eu-west-1
+        assert sorted(c["name"] for c in kubeconfig(tmp_path)["contexts"]) == ["ok", "slow"]
+
+    def test_all_regions_asks_the_enabled_regions(self, eksauth, server, tmp_path) -> None:
+        server.regions = ["eu-west-1"]  # us-east-1 not enabled for this account
+        result = eksauth("update-kubeconfig", "--all", "--profile", "dev", "--all-regions")
+        assert result.exit_code == 0, result.stderr
+        assert [c["name"] for c in kubeconfig(tmp_path)["contexts"]] == ["ok"]
+        assert "1 clusters from 1 of 1 regions" in result.stderr
+
+
+class TestBadInput:
+    @pytest.mark.parametrize(
+        ("args", "message"),
+        [
+            ("--all --profile dev --profile nope", "the AWS profile 'nope' was not found"),
+            ("--all --region eu-nowhere-1", "no such region: eu-nowhere-1"),
+            ("--all --region EU", "invalid region name 'EU'"),
+            ("--all --region eu-west-1 --alias {cluster}", "has an unknown field {cluster}"),
+            ("--all --region eu-west-1 --user-alias {name", "is not a valid template"),
+            ("--all --region eu-west-1 --alias {name!r}", "{name} takes no format"),
+            ("--name demo --region eu-west-1 --prune", "--prune needs --all"),
+            ("--name demo --region eu-west-1 --all-regions", "--all-regions needs --all"),
+            ("--all --name demo", "--all excludes --name"),
+            ("--all --all-regions --region eu-west-1", "--all-regions excludes --region"),
+            ("--all --role-arn admin --region eu-west-1", "not an IAM role ARN"),
+            ("--region eu-west-1", "Missing option '--name' (or --all for every cluster)"),
+        ],
+    )
+    def test_one_line_and_nothing_written(self, eksauth, profiles, tmp_path, args, message):
+        result = eksauth("update-kubeconfig", *args.split())
+        assert result.exit_code == 2, result.stderr
+        assert result.stderr.startswith("eksauth: error: ")
+        assert result.stderr.count("\n") == 1
+        assert message in result.stderr
+        assert result.stdout == ""
+        assert not (tmp_path / "kube").exists()
+
+    def test_no_region_at_all(self, eksauth, aws_env, tmp_path) -> None:
+        result = eksauth("update-kubeconfig", "--all")
+        assert result.exit_code == 2
+        assert result.stderr == (
+            "eksauth: error: no region for profile default (give --region (it may repeat)"
+            " or --all-regions)\n"
+        )

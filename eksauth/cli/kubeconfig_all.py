@@ -76,6 +76,8 @@ _ALL_ONLY = {
     "timeout": "--timeout",
     "as_json": "--json",
 }
+# What `single` takes out before update-kubeconfig's one-cluster body runs.
+ALL_PARAMS = frozenset({"all_clusters", *_ALL_ONLY})
 _EXCLUDED = {
     "name": "--name",
     "endpoint": "--endpoint",
@@ -95,11 +97,9 @@ def single(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
             raise UsageError(f"{flag} needs --all")
     if options["name"] is None:
         raise click.UsageError("Missing option '--name' (or --all for every cluster)", ctx)
-    rest = {k: v for k, v in options.items() if k not in _ALL_ONLY and k != "all_clusters"}
-    for key in ("region", "profile"):
-        if len(options[key]) > 1:
-            raise UsageError(f"--{key} may repeat only with --all")
-        rest[key] = options[key][0] if options[key] else None
+    rest = {k: v for k, v in options.items() if k not in ALL_PARAMS}
+    for key in ("region", "profile"):  # given twice, the last wins, as before (and in aws-cli)
+        rest[key] = options[key][-1] if options[key] else None
     return rest
 
 
