@@ -307,7 +307,7 @@ class TestRegionsThatFail:
         result = self.run(eksauth, "--timeout", "2")
         assert result.exit_code == 1, result.stderr
         assert "failed: profile dev, region us-east-1: no answer within 2 s" in result.stderr
-        assert "1 clusters from 1 of 2 regions; 1 failed" in result.stderr
+        assert "1 cluster from 1 of 2 regions; 1 failed" in result.stderr
         assert [c["name"] for c in kubeconfig(tmp_path)["contexts"]] == ["ok"]
         assert "us-east-1" in server.seen  # it was asked, and never answered
 
@@ -346,12 +346,58 @@ class TestRegionsThatFail:
         assert sorted(set(server.seen)) == partition  # DescribeRegions went to eu-west-1
         assert sorted(c["name"] for c in kubeconfig(tmp_path)["contexts"]) == ["ok", "slow"]
 
+    def test_set_context_naming_no_context_writes_nothing(self, eksauth, server, tmp_path) -> None:
+        result = self.run(eksauth, "--set-context", "nope")
+        assert result.exit_code == 2
+        assert result.stderr == (
+            "eksauth: error: --set-context nope: no such context (name one this run writes or"
+            " the file has (`kubectl config get-contexts`))\n"
+        )
+        assert list((tmp_path / "kube").iterdir()) == []  # the lock's folder; no file, no lock
+
+    def test_progress_is_one_live_line_on_a_terminal_only(self, server, tmp_path) -> None:
+        import os
+        import pty
+        import subprocess
+
+        from tests.conftest import tool
+
+        argv = [tool("eksauth"), "update-kubeconfig", "--all", "--profile", "dev"]
+        argv += ["--region", "eu-west-1", "--region", "us-east-1"]
+        leader, follower = pty.openpty()
+        try:
+            done = subprocess.run(
+                argv, stderr=follower, stdout=subprocess.PIPE, timeout=60, check=False
+            )
+            os.close(follower)
+            follower = -1
+            seen = b""
+            while True:
+                try:
+                    chunk = os.read(leader, 1 << 16)
+                except OSError:  # EIO: the terminal's other end is closed
+                    break
+                if not chunk:
+                    break
+                seen += chunk
+        finally:
+            os.close(leader)
+            if follower != -1:
+                os.close(follower)
+        assert done.returncode == 0
+        text = seen.decode()
+        assert "\r\x1b[Kregions 2/2 · clusters 2 · failed 0" in text
+        assert text.count("\n") == 2  # the summary block: two lines, after the live one
+        piped = subprocess.run(argv, capture_output=True, text=True, timeout=60, check=False)
+        assert "regions 2/2" not in piped.stderr
+        assert piped.stderr.startswith("eksauth: 2 clusters from 2 of 2 regions\n")
+
     def test_all_regions_asks_the_enabled_regions(self, eksauth, server, tmp_path) -> None:
         server.regions = ["eu-west-1"]  # us-east-1 not enabled for this account
         result = eksauth("update-kubeconfig", "--all", "--profile", "dev", "--all-regions")
         assert result.exit_code == 0, result.stderr
         assert [c["name"] for c in kubeconfig(tmp_path)["contexts"]] == ["ok"]
-        assert "1 clusters from 1 of 1 regions" in result.stderr
+        assert "1 cluster from 1 of 1 region" in result.stderr
 
 
 class TestBadInput:

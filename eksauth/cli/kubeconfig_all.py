@@ -181,8 +181,8 @@ def _plan_lines(plan: Plan) -> list[str]:
 def summary(plan: Plan) -> list[str]:
     """The block on stderr: what was found, what was (or would be) written, what failed."""
     contexts = sum(1 for c in plan.changes if c.kind == "context" and c.action != "pruned")
-    head = f"eksauth: {contexts} clusters from {plan.regions_answered} of"
-    head += f" {plan.regions_total} regions"
+    head = f"eksauth: {_count(contexts, 'cluster')} from {plan.regions_answered} of"
+    head += f" {_count(plan.regions_total, 'region')}"
     if plan.failures:
         head += f"; {len(plan.failures)} failed"
     counts = []
@@ -205,6 +205,10 @@ def summary(plan: Plan) -> list[str]:
     lines += [f"  skipped (not ACTIVE): {line}" for line in plan.skipped]
     lines += [f"  note: {line}" for line in plan.notes]
     return lines
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 class _Live:
