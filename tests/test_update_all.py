@@ -346,6 +346,12 @@ class TestRegionsThatFail:
         assert sorted(set(server.seen)) == partition  # DescribeRegions went to eu-west-1
         assert sorted(c["name"] for c in kubeconfig(tmp_path)["contexts"]) == ["ok", "slow"]
 
+    def test_a_region_given_before_the_command(self, eksauth, server, tmp_path) -> None:
+        result = eksauth("--region", "us-east-1", "update-kubeconfig", "--all", "--profile", "dev")
+        assert result.exit_code == 0, result.stderr
+        assert [c["name"] for c in kubeconfig(tmp_path)["contexts"]] == ["slow"]
+        assert server.seen == ["us-east-1", "us-east-1"]  # ListClusters, DescribeCluster
+
     def test_set_context_naming_no_context_writes_nothing(self, eksauth, server, tmp_path) -> None:
         result = self.run(eksauth, "--set-context", "nope")
         assert result.exit_code == 2

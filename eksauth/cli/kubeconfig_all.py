@@ -167,7 +167,7 @@ def _given(ctx: click.Context, name: str) -> tuple[Any, ...]:
     """A global option given before the command (`eksauth --region R update-kubeconfig`)."""
     from eksauth.cli.options import inherited
 
-    value = inherited(ctx.parent, name, None) if ctx.parent is not None else None
+    value = inherited(ctx, name, None)  # the command's own tuple is not looked at
     return (value,) if value is not None else ()
 
 
