@@ -118,7 +118,8 @@ def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> int | No
     The exec runs `eksauth` when that is the eksauth on PATH, else this one by its full path.
 
     With --all: every cluster each --profile can list in each --region (or --all-regions), one
-    lock and one write; exit 0 when every region answered, 1 when some failed.
+    lock and one write (--dry-run prints the plan instead); exit 0 when every region answered,
+    1 when some failed.
     """
     if options["all_clusters"]:
         return update_all(ctx, options)

@@ -17,6 +17,7 @@ import queue
 import threading
 import time
 from collections.abc import Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -227,6 +228,9 @@ class _Run:
         for task in self.pending.values():  # still running at the deadline: not waited for
             reason = f"no answer within {self.timeout:g} s"
             self.result.failures.append(_failed(task.failure, reason))
+        with suppress(queue.Empty):  # tasks not yet started are dropped, not run late
+            while True:
+                self.tasks.get_nowait()
         for _ in workers:
             self.tasks.put(None)
         self.report()
