@@ -440,3 +440,74 @@ class TestBadInput:
             "eksauth: error: no region for profile default (give --region (it may repeat)"
             " or --all-regions)\n"
         )
+
+
+class TestAPersonsEntries:
+    def test_an_entry_of_the_same_cluster_is_updated_in_place_and_never_pruned(
+        self, eksauth, moto, tmp_path
+    ) -> None:
+        create(moto, "eu-west-1", "demo")
+        dev = ("--profile", "dev", "--region", "eu-west-1")
+        single = eksauth("update-kubeconfig", "--name", "demo", *dev)
+        assert single.exit_code == 0, single.stderr
+        theirs = kubeconfig(tmp_path)
+        demo = arn(DEV, "eu-west-1", "demo")
+        assert eksauth("update-kubeconfig", "--all", *dev).exit_code == 0
+        both = kubeconfig(tmp_path)
+        (cluster,) = both["clusters"]
+        assert extension(cluster, "cluster", MARK) is None  # not ours: never marked
+        assert extension(cluster, "cluster", "client.authentication.k8s.io/exec") == {
+            "clusterName": "demo",
+            "region": "eu-west-1",
+            "profile": "dev",
+        }
+        assert both["users"][0] == theirs["users"][0]  # the per-cluster user, as it was
+        assert [c["name"] for c in both["contexts"]] == [demo, "demo"]
+        assert both["current-context"] == demo
+
+        moto("eu-west-1").delete_cluster(name="demo")
+        result = eksauth("update-kubeconfig", "--all", *dev, "--prune")
+        assert result.exit_code == 0, result.stderr
+        after = kubeconfig(tmp_path)
+        assert [c["name"] for c in after["clusters"]] == [demo]  # a person's: kept
+        assert after["contexts"] == theirs["contexts"]  # ours pruned, theirs kept
+        assert after["users"] == theirs["users"]  # the shared user nothing uses: pruned
+        assert "pruned" in result.stderr
+
+
+NAME_FIELDS = (
+    {"name": "demo", "region": "eu-west-1", "account": "1", "profile": "dev", "arn": "a1"},
+    {"name": "demo", "region": "us-east-1", "account": "1", "profile": "dev", "arn": "a2"},
+    {"name": "demo", "region": "us-east-1", "account": "2", "profile": "prod", "arn": "a3"},
+    {"name": "api", "region": "us-east-1", "account": "1", "profile": "dev", "arn": "a4"},
+)
+
+
+class TestNames:
+    @pytest.mark.parametrize(
+        ("template", "taken", "expected"),
+        [
+            ("{name}", set(), ["demo.eu-west-1", "demo.us-east-1.1", "demo.us-east-1.2", "api"]),
+            (
+                "{name}",
+                {"api"},
+                ["demo.eu-west-1", "demo.us-east-1.1", "demo.us-east-1.2", "api.us-east-1"],
+            ),
+            (
+                "{name}-{region}",
+                set(),
+                ["demo-eu-west-1", "demo-us-east-1.1", "demo-us-east-1.2", "api-us-east-1"],
+            ),
+            (
+                "{profile}/{name}",
+                set(),
+                ["dev/demo.eu-west-1", "dev/demo.us-east-1", "prod/demo", "dev/api"],
+            ),
+            ("{account}", set(), ["1.eu-west-1", "a2", "2", "a4"]),
+        ],
+    )
+    def test_unique_names(self, template, taken, expected) -> None:
+        from eksauth.kubeconfig.naming import unique_names
+
+        got = unique_names(template, NAME_FIELDS, lambda _, name: name in taken)
+        assert got == expected
