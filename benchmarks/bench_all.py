@@ -94,7 +94,9 @@ def timed(argv: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--delay", type=float, default=0.05, help="seconds per answer")
+    parser.add_argument(
+        "--delay", type=float, default=0.05, help="seconds per answer (0: the overhead alone)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     regions = [arg for r in REGIONS for arg in ("--region", r)]
@@ -123,7 +125,8 @@ def main() -> None:
     print(f"{len(REGIONS)} regions, {CLUSTERS} clusters, {args.delay * 1000:g} ms per call,")
     print(f"{args.rounds} interleaved rounds; serial floor of the calls alone: {serial:.2f} s")
     for name, median in medians.items():
-        print(f"  {name:<16} median {median:6.3f} s   {median / serial:5.2f}x the serial floor")
+        ratio = f"   {median / serial:5.2f}x the serial floor" if serial else ""
+        print(f"  {name:<16} median {median:6.3f} s{ratio}")
 
 
 if __name__ == "__main__":
