@@ -346,6 +346,18 @@ class TestRegionsThatFail:
         assert sorted(set(server.seen)) == partition  # DescribeRegions went to eu-west-1
         assert sorted(c["name"] for c in kubeconfig(tmp_path)["contexts"]) == ["ok", "slow"]
 
+    def test_a_profile_whose_credentials_fail_is_one_line(
+        self, eksauth, server, aws_env, tmp_path
+    ) -> None:
+        config = aws_env / ".aws" / "config"
+        config.write_text(config.read_text() + "[profile broken]\ncredential_process = false\n")
+        result = self.run(eksauth, "--profile", "broken")
+        assert result.exit_code == 1
+        failed = [line for line in result.stderr.splitlines() if "failed:" in line]
+        assert len(failed) == 1
+        assert failed[0].startswith("  failed: profile broken: could not load AWS credentials")
+        assert sorted(c["name"] for c in kubeconfig(tmp_path)["contexts"]) == ["ok", "slow"]
+
     def test_a_region_given_before_the_command(self, eksauth, server, tmp_path) -> None:
         result = eksauth("--region", "us-east-1", "update-kubeconfig", "--all", "--profile", "dev")
         assert result.exit_code == 0, result.stderr
