@@ -187,13 +187,37 @@ def source_credentials(made: Session) -> tuple[ReadOnlyCredentials, int | None]:
     return frozen, (calendar.timegm(expiry.utctimetuple()) if expiry is not None else None)
 
 
+def within(seconds: float) -> Config:
+    """API_CONFIG with its connect and read timeouts cut to `seconds` (what is left of a run's
+    deadline), so no call outlives the run by more than one timeout."""
+    seconds = max(0.5, seconds)
+    return API_CONFIG.merge(
+        Config(
+            connect_timeout=min(CONNECT_TIMEOUT_SECONDS, seconds),
+            read_timeout=min(READ_TIMEOUT_SECONDS, seconds),
+        )
+    )
+
+
+def known_profiles() -> list[str]:
+    """The profiles of the AWS config and credentials files, as botocore reads them."""
+    with errors(None):
+        return list(botocore.session.Session().available_profiles)
+
+
+def known_regions(service: str) -> dict[str, str]:
+    """Every region botocore's endpoint data lists for `service`, with its partition."""
+    made = botocore.session.get_session()
+    return {
+        name: partition
+        for partition in made.get_available_partitions()
+        for name in made.get_available_regions(service, partition)
+    }
+
+
 def sts_regions() -> list[str]:
     """Every region botocore knows for STS, in every partition (shell completion)."""
-    made = botocore.session.get_session()
-    regions: set[str] = set()
-    for partition in made.get_available_partitions():
-        regions.update(made.get_available_regions("sts", partition))
-    return sorted(regions)
+    return sorted(known_regions("sts"))
 
 
 def unknown_region(name: str) -> str | None:

@@ -1,12 +1,14 @@
-"""The AWS API calls eksauth makes: AssumeRole, GetCallerIdentity, EKS DescribeCluster, EC2
-DescribeInstances. Each is built only from the boundary's sessions, clients (bounded timeouts,
-standard retries) and error mapping in `aws.py`, so this module never imports botocore itself.
+"""The AWS API calls eksauth makes: AssumeRole, GetCallerIdentity, EKS DescribeCluster and
+ListClusters, EC2 DescribeInstances and DescribeRegions. Each is built only from the
+boundary's sessions, clients (bounded timeouts, standard retries) and error mapping in
+`aws.py`, so this module never imports botocore itself.
 """
 
 from __future__ import annotations
 
 import calendar
 import os
+from functools import partial
 from typing import Any, Callable
 
 from eksauth import rejections
@@ -16,10 +18,14 @@ from eksauth.aws import (
     client,
     errors,
     frozen,
+    known_profiles,
+    known_regions,
     region,
     session,
+    source_credentials,
+    within,
 )
-from eksauth.errors import EksAuthError, StsError
+from eksauth.errors import AwsError, EksAuthError, StsError, UsageError
 
 Log = Callable[[str], None]
 
@@ -135,3 +141,81 @@ def ec2_private_dns_name(
             if instance.get("InstanceId") == instance_id and instance.get("PrivateDnsName"):
                 return str(instance["PrivateDnsName"])
     raise EksAuthError(f"EC2 has no private DNS name for {instance_id}")
+
+
+# -- update-kubeconfig --all: one listing session per profile, then calls in parallel ---------
+
+# EC2's answers when DescribeRegions is not allowed: the partition's list is used instead.
+_DENIED = ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException")
+
+
+def listing_session(profile: str | None) -> tuple[Any, str | None]:
+    """A session for `profile` and the region it names (environment, then the profile's own).
+
+    An unknown profile is a usage error here, before any call. Sessions are not thread-safe:
+    the caller creates clients from one under a lock (clients themselves are).
+    """
+    if profile is not None and profile not in known_profiles():
+        raise UsageError(
+            f"the AWS profile {profile!r} was not found",
+            hint="list profiles with `aws configure list-profiles`",
+        )
+    with errors(profile, service="EKS", action="eks:ListClusters"):
+        made = session(profile, interactive=False)
+        return made, region(None, os.environ, made)
+
+
+def resolve_credentials(made: Any, profile: str | None) -> None:
+    """Load the profile's credentials now (AssumeRole, SSO...): one failure per profile,
+    rather than one per region."""
+    with errors(profile, service="EKS", action="eks:ListClusters"):
+        source_credentials(made)
+
+
+def enabled_regions(
+    ec2: Any, profile: str | None, where: str, fallback_service: str = "eks"
+) -> tuple[list[str], bool]:
+    """The regions enabled for the account (EC2 DescribeRegions), or, when that is denied,
+    every region botocore lists for `fallback_service` in `where`'s partition.
+
+    Returns (regions, whether they came from the fallback).
+    """
+    try:
+        with errors(profile, service="EC2", action="ec2:DescribeRegions"):
+            reply = call(ec2.describe_regions, "ec2:DescribeRegions")
+    except AwsError as exc:
+        if exc.code not in _DENIED:
+            raise
+        known = known_regions(fallback_service)
+        partition = known.get(where, "aws")
+        return sorted(r for r, p in known.items() if p == partition), True
+    return sorted(str(r["RegionName"]) for r in reply.get("Regions", [])), False
+
+
+def cluster_names(eks: Any, profile: str | None) -> list[str]:
+    """Every cluster name EKS ListClusters gives, page by page."""
+    names: list[str] = []
+    token: str | None = None
+    with errors(profile, service="EKS", action="eks:ListClusters"):
+        while True:
+            params: dict[str, Any] = {"maxResults": 100}
+            if token:
+                params["nextToken"] = token
+            reply = call(partial(eks.list_clusters, **params), "eks:ListClusters")
+            names.extend(str(n) for n in reply.get("clusters", []))
+            token = reply.get("nextToken")
+            if not token:
+                return names
+
+
+def described(eks: Any, profile: str | None, name: str) -> dict[str, Any]:
+    """DescribeCluster's `cluster` through an existing client."""
+    with errors(profile, service="EKS", action="eks:DescribeCluster"):
+        reply = call(lambda: eks.describe_cluster(name=name), f"eks:DescribeCluster {name}")
+    return dict(reply["cluster"])
+
+
+def bounded_client(made: Any, service: str, where: str, seconds: float) -> Any:
+    """A client whose timeouts fit in `seconds` (what is left of the run's deadline)."""
+    with errors(None, service=service.upper()):
+        return client(made, service, where, config=within(seconds))

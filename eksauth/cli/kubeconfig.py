@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from eksauth.cli.options import CONTEXT, inherited, profile_option, region_option, warn
+from eksauth.cli.kubeconfig_all import (
+    all_options,
+    profiles_option,
+    regions_option,
+    single,
+    update_all,
+)
+from eksauth.cli.options import CONTEXT, inherited, warn, with_options
 from eksauth.errors import UsageError
 
 if TYPE_CHECKING:
@@ -55,9 +62,9 @@ _dry_run_option = click.option(
 
 
 @click.command("update-kubeconfig", context_settings=CONTEXT)
-@click.option("--name", required=True, metavar="NAME", help="The EKS cluster name.")
-@region_option
-@profile_option
+@click.option("--name", metavar="NAME", help="The EKS cluster name (or --all).")
+@regions_option
+@profiles_option
 @click.option("--role-arn", metavar="ARN", help="Sign tokens as this IAM role.")
 @click.option("--role-session-name", metavar="NAME", help="Session name for --role-arn.")
 @click.option(
@@ -66,8 +73,18 @@ _dry_run_option = click.option(
     default=False,
     help="Assume --role-arn with the caller's own session name (nodes).",
 )
-@click.option("--alias", metavar="NAME", help="Context name [default: the user's name].")
-@click.option("--user-alias", metavar="NAME", help="User name [default: the cluster ARN].")
+@click.option(
+    "--alias",
+    metavar="NAME",
+    help="Context name [default: the user's name]. With --all a template of {name},"
+    " {region}, {account}, {profile} [default: {name}, made unique where names collide].",
+)
+@click.option(
+    "--user-alias",
+    metavar="NAME",
+    help="User name [default: the cluster ARN]. With --all a template, as --alias"
+    " [default: the --shared-user name, @{profile} added with several profiles].",
+)
 @shared_user_option(
     "Write the shared form: the cluster's values in its exec extension, and one user entry"
     " NAME (default eksauth) with provideClusterInfo, created once, for every cluster."
@@ -90,16 +107,24 @@ _dry_run_option = click.option(
 @proxy_url_option
 @_dry_run_option
 @click.option("--verbose", "-v", is_flag=True, default=False, help="Print the entries written.")
+@with_options(all_options)
 @click.pass_context
-def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> None:
+def update_kubeconfig_command(ctx: click.Context, /, **options: Any) -> int | None:
     """Add or update a cluster, user and context that authenticate with eksauth.
 
     The endpoint and CA come from EKS DescribeCluster, or from --endpoint with --ca-data or
     --ca-file without calling AWS (the entries are then named NAME.REGION instead of by the
     cluster ARN). A profile is written as `env: AWS_PROFILE`. Other entries are kept.
     The exec runs `eksauth` when that is the eksauth on PATH, else this one by its full path.
+
+    With --all: every cluster each --profile can list in each --region (or --all-regions), one
+    lock and one write (--dry-run prints the plan instead); exit 0 when every region answered,
+    1 when some failed.
     """
-    update_kubeconfig(ctx, options)
+    if options["all_clusters"]:
+        return update_all(ctx, options)
+    update_kubeconfig(ctx, single(ctx, options))
+    return None
 
 
 def update_kubeconfig(ctx: click.Context, options: dict[str, Any]) -> None:
