@@ -322,9 +322,11 @@ def errors(
         yield
     except EksAuthError:
         raise
-    except ProfileNotFound:
+    except ProfileNotFound as exc:
+        # botocore names the profile it looked for (from AWS_PROFILE when none was given).
+        missing = exc.kwargs.get("profile") or profile
         raise CredentialsError(
-            f"the AWS profile {profile!r} was not found",
+            f"the AWS profile {missing!r} was not found",
             hint="list profiles with `aws configure list-profiles`",
         ) from None
     except (SSOError, TokenRetrievalError) as exc:
