@@ -225,6 +225,12 @@ def oidc_call(operation: Callable[[], Any], what: str) -> dict[str, Any]:
             f"cannot reach IAM Identity Center: {exc}",
             hint="check the network, proxy settings and AWS_ENDPOINT_URL_SSO_OIDC",
         ) from None
+    except (AttributeError, KeyError, TypeError, ValueError):
+        # botocore's parser on a body that is JSON but not an object (`[]`, `null`...).
+        raise SsoError(
+            f"IAM Identity Center answered {what} with something that cannot be read",
+            hint="try again; check AWS_ENDPOINT_URL_SSO_OIDC if it is set",
+        ) from None
 
 
 def oidc_endpoint(oidc: Any) -> str:

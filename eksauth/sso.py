@@ -35,6 +35,7 @@ DEFAULT_LOGIN_TIMEOUT = 300.0
 # own bound plus a margin), so it never opens a second tab while the first is still open.
 SIGN_IN_WAIT_SECONDS = DEFAULT_LOGIN_TIMEOUT + 30
 MAX_CHAIN = 10  # source_profile hops followed to find the SSO profile
+MAX_EPOCH = 2.0**33  # the year 2242: any later expiry is not an answer, and no date can show it
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # botocore's and aws-cli's format for expiresAt
 
 
@@ -244,10 +245,13 @@ def registration(
     if scopes:
         params["scopes"] = scopes
     reply = aws.oidc_call(lambda: oidc.register_client(**params), "RegisterClient")
+    expires_at = sso_flows.answer_number(reply, "clientSecretExpiresAt")
+    if expires_at is None or not 0 <= expires_at < MAX_EPOCH:
+        raise sso_flows.unusable_answer("clientSecretExpiresAt", "RegisterClient")
     entry = {
-        "clientId": reply["clientId"],
-        "clientSecret": reply["clientSecret"],
-        "expiresAt": format_time(float(reply["clientSecretExpiresAt"])),
+        "clientId": sso_flows.answer_text(reply, "clientId", "RegisterClient"),
+        "clientSecret": sso_flows.answer_text(reply, "clientSecret", "RegisterClient"),
+        "expiresAt": format_time(expires_at),
         "scopes": scopes,
         "grantTypes": params.get("grantTypes", [sso_flows.DEVICE_GRANT, "refresh_token"]),
     }
@@ -307,13 +311,13 @@ def login(
     token = {
         "startUrl": config.start_url,
         "region": config.region,
-        "accessToken": reply["accessToken"],
-        "expiresAt": format_time(now + float(reply.get("expiresIn") or 0)),
+        "accessToken": sso_flows.answer_text(reply, "accessToken", "CreateToken"),
+        "expiresAt": format_time(now + sso_flows.answer_seconds(reply, "expiresIn", 0.0)),
         "clientId": reg["clientId"],
         "clientSecret": reg["clientSecret"],
         "registrationExpiresAt": reg["expiresAt"],
     }
-    if reply.get("refreshToken"):
+    if isinstance(reply.get("refreshToken"), str) and reply["refreshToken"]:
         token["refreshToken"] = reply["refreshToken"]
     path = token_path(config, cache_dir)
     try:

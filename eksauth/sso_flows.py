@@ -26,6 +26,10 @@ REDIRECT_URI = "http://127.0.0.1" + CALLBACK_PATH  # registered without a port (
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 DEFAULT_INTERVAL = 5  # RFC 8628 3.2: when the server gives none
 SLOW_DOWN_STEP = 5  # RFC 8628 3.5: each slow_down adds 5 seconds
+MIN_INTERVAL = 1.0
+DEFAULT_DEVICE_CODE_LIFETIME = 600.0  # when StartDeviceAuthorization gives no expiresIn
+# Any lifetime IAM Identity Center gives is far below this; a larger one is read as this.
+MAX_SECONDS = 10 * 365 * 24 * 3600.0
 _PAGE = b"<html><body>Signed in. You can close this tab and return to the terminal.</body></html>"
 
 
@@ -170,9 +174,16 @@ def device_code_flow(
         ),
         "StartDeviceAuthorization",
     )
-    say(f"Open {started['verificationUriComplete']} and confirm the code {started['userCode']}")
-    interval = float(started.get("interval") or DEFAULT_INTERVAL)
-    deadline = clock() + min(float(started.get("expiresIn") or 600), timeout)
+    uri = answer_text(started, "verificationUriComplete", "StartDeviceAuthorization")
+    code = answer_text(started, "userCode", "StartDeviceAuthorization")
+    device_code = answer_text(started, "deviceCode", "StartDeviceAuthorization")
+    say(f"Open {uri} and confirm the code {code}")
+    # RFC 8628 3.2: a client never polls faster than the server asks, nor in a tight loop (a
+    # zero or negative interval would spin; 1 s is the least anyone needs).
+    interval = max(MIN_INTERVAL, answer_seconds(started, "interval", DEFAULT_INTERVAL))
+    # expiresIn 0 means the code is already expired, not "unset".
+    lifetime = answer_seconds(started, "expiresIn", DEFAULT_DEVICE_CODE_LIFETIME)
+    deadline = clock() + min(lifetime, timeout)
     while clock() < deadline:
         try:
             return _create_token(
@@ -180,7 +191,7 @@ def device_code_flow(
                 grantType=DEVICE_GRANT,
                 clientId=client_id,
                 clientSecret=client_secret,
-                deviceCode=started["deviceCode"],
+                deviceCode=device_code,
             )
         except SsoError as exc:
             if exc.code == "SlowDownException":
@@ -189,6 +200,37 @@ def device_code_flow(
                 raise
         sleep(min(interval, max(0.0, deadline - clock())))
     raise SsoError("the sign-in code expired before it was confirmed", hint="run it again")
+
+
+def answer_text(answer: dict[str, Any], field: str, what: str) -> str:
+    """A string field of an SSO OIDC answer; one `SsoError` line when it is missing."""
+    value = answer.get(field)
+    if not isinstance(value, str) or not value:
+        raise unusable_answer(field, what)
+    return value
+
+
+def answer_number(answer: dict[str, Any], field: str) -> float | None:
+    """A numeric field of an SSO OIDC answer, or None when absent or not a finite number."""
+    value = answer.get(field)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number = float(value)
+    return number if abs(number) < float("inf") else None  # NaN fails this too
+
+
+def answer_seconds(answer: dict[str, Any], field: str, default: float) -> float:
+    """A duration field of an SSO OIDC answer: `default` when absent or not a number, else
+    clamped to 0..MAX_SECONDS (0 is honoured: already expired, or no wait)."""
+    value = answer_number(answer, field)
+    return default if value is None else min(max(value, 0.0), MAX_SECONDS)
+
+
+def unusable_answer(field: str, what: str) -> SsoError:
+    return SsoError(
+        f"IAM Identity Center answered {what} without a usable {field}",
+        hint="try again; check AWS_ENDPOINT_URL_SSO_OIDC if it is set",
+    )
 
 
 # What CreateToken's refusals mean for the person signing in; pending and slow-down pass

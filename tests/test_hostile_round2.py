@@ -8,11 +8,17 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
+from pathlib import Path
+from typing import Any, Callable
 
 import pytest
 
 import eksauth as library
-from tests.conftest import ACCESS_KEY, SECRET_KEY, tool
+from eksauth import aws, sso
+from eksauth.errors import SsoError
+from tests.conftest import ACCESS_KEY, SECRET_KEY, Result, tool
+from tests.standins.sso import IdentityCenter
 
 EXEC_INFO_WITH_FF = (
     b'{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":'
@@ -72,3 +78,66 @@ class TestTheProfileNamed:
         monkeypatch.setenv("AWS_DEFAULT_PROFILE", "gone")
         with pytest.raises(library.EksAuthError, match="the AWS profile 'gone' was not found"):
             library.get_token("demo", region="eu-west-1", cache=False)
+
+
+def _login(**options: Any) -> str:
+    """`sso.login` for the stand-in's profile `dev`, through the real botocore sso-oidc client."""
+    import botocore.session
+
+    session = botocore.session.Session(profile="dev")
+    config = sso.resolve_config(session.full_config, profile="dev")
+    options.setdefault("say", lambda _: None)
+    options.setdefault("timeout", 10.0)
+    return sso.login(
+        aws.oidc_client(session, config.region),
+        config,
+        now=time.time(),
+        cache_dir=sso.default_cache_dir(os.environ),
+        **options,
+    )
+
+
+class TestDeviceCodeAnswers:
+    """Item 8: device-code answers that used to break the flow."""
+
+    def test_a_negative_interval_waits_one_second(
+        self, browser_log: Path, center: IdentityCenter
+    ) -> None:
+        center.device_interval, center.pending_polls = -5, 2
+        slept: list[float] = []
+        _login(use_device_code=True, sleep=slept.append)
+        assert slept == [1.0, 1.0]
+
+    def test_expires_in_zero_is_already_expired(
+        self, browser_log: Path, center: IdentityCenter
+    ) -> None:
+        center.device_expires_in = 0
+        with pytest.raises(SsoError, match="expired before it was confirmed"):
+            _login(use_device_code=True, sleep=lambda _: None)
+        assert center.calls["CreateToken"] == 0
+
+    @pytest.mark.parametrize(
+        ("operation", "answer", "field"),
+        [
+            ("StartDeviceAuthorization", {"userCode": "A-B", "deviceCode": "d"},
+             "verificationUriComplete"),
+            ("CreateToken", {"expiresIn": 3600, "tokenType": "Bearer"}, "accessToken"),
+            ("RegisterClient", {"clientId": "c", "clientSecret": "s"}, "clientSecretExpiresAt"),
+        ],
+    )  # fmt: skip
+    def test_a_missing_field_is_one_line(
+        self,
+        eksauth: Callable[..., Result],
+        browser_log: Path,
+        center: IdentityCenter,
+        operation: str,
+        answer: dict[str, Any],
+        field: str,
+    ) -> None:
+        center.answers[operation] = answer
+        result = eksauth("sso", "login", "--profile", "dev", "--use-device-code", now=time.time())
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr.splitlines()[-1] == (
+            f"eksauth: error: IAM Identity Center answered {operation} without a usable {field} "
+            "(try again; check AWS_ENDPOINT_URL_SSO_OIDC if it is set)"
+        )
