@@ -46,6 +46,11 @@ FORMAT = 1
 # How long a miss waits for another process that is signing the same token, before signing on
 # its own: long enough for a cold start on a busy node, short enough never to stall kubectl.
 LOCK_WAIT_SECONDS = 10.0
+# Each run reads the clock once, as it starts; a process that started a moment before the one
+# that signed (and then waited for its lock) sees a token signed "after" its `now`. Only an
+# entry dated further ahead than this (a token, role credentials, a failed sign-in) means the
+# clock itself stepped back since it was written.
+FUTURE_SLACK_SECONDS = 60
 _MAX_ENTRY_BYTES = 64 * 1024
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)

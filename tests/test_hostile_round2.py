@@ -20,6 +20,10 @@ from eksauth.errors import SsoError
 from tests.conftest import ACCESS_KEY, SECRET_KEY, Result, tool
 from tests.standins.sso import IdentityCenter
 
+INTERACTIVE = (
+    '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", '
+    '"spec": {"interactive": true}}'
+)
 EXEC_INFO_WITH_FF = (
     b'{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","spec":'
     b'{"cluster":{"server":"https://x","config":{"clusterName":"a\xffb","region":"eu-west-1"}}}}'
@@ -141,3 +145,41 @@ class TestDeviceCodeAnswers:
             f"eksauth: error: IAM Identity Center answered {operation} without a usable {field} "
             "(try again; check AWS_ENDPOINT_URL_SSO_OIDC if it is set)"
         )
+
+
+class TestClockStepsBack:
+    """Item 5: a failed sign-in recorded before the clock stepped back blocks no new one."""
+
+    def _failure_recorded_at(self, failed_at: float) -> None:
+        import botocore.session
+
+        from eksauth.cache import Cache, resolve_cache_dir
+        from eksauth.signin import SSO_FAILED_SUFFIX, SSO_LOCK_PREFIX
+
+        config = sso.resolve_config(
+            botocore.session.Session(profile="dev").full_config, profile="dev"
+        )
+        name = SSO_LOCK_PREFIX + sso.lock_name(config, sso.default_cache_dir(os.environ))
+        cache = Cache(resolve_cache_dir(None, os.environ), lambda _: None)
+        assert cache.store(name + SSO_FAILED_SUFFIX, {"failed_at": failed_at})
+
+    def test_a_failure_from_before_the_step_is_ignored(
+        self, eksauth: Callable[..., Result], browser_log: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        now = time.time()
+        self._failure_recorded_at(now + 3600)  # an hour "ahead": the clock went back an hour
+        monkeypatch.setenv("KUBERNETES_EXEC_INFO", INTERACTIVE)
+        result = eksauth("token", "-c", "demo", "--profile", "dev", now=now)
+        assert result.exit_code == 0, result.stderr
+        assert browser_log.read_text().splitlines() == ["open approve", "callback 200"]
+
+    def test_a_failure_while_we_started_still_stops_us(
+        self, eksauth: Callable[..., Result], browser_log: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        now = time.time()
+        self._failure_recorded_at(now + 1)
+        monkeypatch.setenv("KUBERNETES_EXEC_INFO", INTERACTIVE)
+        result = eksauth("token", "-c", "demo", "--profile", "dev", now=now)
+        assert result.exit_code == 1
+        assert "another eksauth run started has just failed" in result.stderr
+        assert not browser_log.exists()
