@@ -11,9 +11,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
@@ -30,6 +31,10 @@ MIN_INTERVAL = 1.0
 DEFAULT_DEVICE_CODE_LIFETIME = 600.0  # when StartDeviceAuthorization gives no expiresIn
 # Any lifetime IAM Identity Center gives is far below this; a larger one is read as this.
 MAX_SECONDS = 10 * 365 * 24 * 3600.0
+# Any local process can connect to the listener; each connection has this long in all (request
+# line, headers, answer), and this many may be open at once.
+CONNECTION_SECONDS = 5.0
+MAX_CONNECTIONS = 16
 _PAGE = b"<html><body>Signed in. You can close this tab and return to the terminal.</body></html>"
 
 
@@ -48,10 +53,20 @@ class _Callback:
         self.done = threading.Event()
         self.code: str | None = None
         self.error: str | None = None
+        self._lock = threading.Lock()
+
+    def accept(self, code: str | None, error: str | None) -> bool:
+        """Take the first right callback; False for any later one (connections are concurrent)."""
+        with self._lock:
+            if self.done.is_set():
+                return False
+            self.code, self.error = code, error
+            self.done.set()
+            return True
 
 
 class _CallbackHandler(BaseHTTPRequestHandler):
-    timeout = 5  # a client that connects and says nothing cannot hold the listener
+    timeout = CONNECTION_SECONDS  # each read; the whole connection has the same bound (below)
     server: Any
 
     def do_GET(self) -> None:
@@ -60,17 +75,14 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
         right = (
             parts.path == CALLBACK_PATH
-            and not waiting.done.is_set()
             # As bytes: compare_digest refuses non-ASCII str (a forged state is just wrong).
             and secrets.compare_digest(query.get("state", "").encode(), waiting.state.encode())
             and ("code" in query or "error" in query)
         )
-        if not right:
+        if not right or not waiting.accept(query.get("code"), query.get("error")):
             self._answer(400, b"Unexpected request.")
             return
-        waiting.code, waiting.error = query.get("code"), query.get("error")
         self._answer(200, _PAGE)
-        waiting.done.set()
 
     def _answer(self, status: int, body: bytes) -> None:
         self.send_response(status)
@@ -84,9 +96,68 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         return  # the request line carries the code
 
 
-class _CallbackServer(HTTPServer):
+class _CallbackServer(ThreadingHTTPServer):
+    """The loopback listener, which any local process can connect to.
+
+    Each connection is served in its own thread and cut after `CONNECTION_SECONDS` in all, so a
+    client that says nothing, or drips a byte at a time, holds only itself, never the browser's
+    callback; beyond `MAX_CONNECTIONS` at once new ones are dropped. Closing never waits for a
+    connection still open: its thread is a daemon and its socket is cut.
+    """
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self, waiting: _Callback, seconds: float) -> None:
+        super().__init__(("127.0.0.1", 0), _CallbackHandler)
+        self.waiting = waiting
+        self.seconds = seconds
+        self._slots = threading.BoundedSemaphore(MAX_CONNECTIONS)
+        self._open: set[Any] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        if not self._slots.acquire(blocking=False):
+            self.shutdown_request(request)  # too many at once: someone is flooding us
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self._slots.release()
+            raise
+
+    def process_request_thread(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        cut = threading.Timer(self.seconds, _cut, (request,))
+        cut.daemon = True
+        cut.start()
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            cut.cancel()
+            with self._open_lock:
+                self._open.discard(request)
+            self._slots.release()
+
+    def close_all(self) -> None:
+        """Stop listening and cut every connection still open, waiting for none of them."""
+        self.server_close()
+        with self._open_lock:
+            still_open = list(self._open)
+        for request in still_open:
+            _cut(request)
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         return  # a broken request is ignored: no traceback on our stderr
+
+
+def _cut(connection: Any) -> None:
+    """End a connection from any thread: a read or write blocked on it returns at once."""
+    try:  # noqa: SIM105 -- one line, and the reason is worth its comment
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass  # already closed
 
 
 def authorization_code_flow(
@@ -108,8 +179,7 @@ def authorization_code_flow(
     """
     verifier, challenge = pkce_pair()
     waiting = _Callback(secrets.token_urlsafe(24))
-    server = _CallbackServer(("127.0.0.1", 0), _CallbackHandler)
-    server.waiting = waiting  # type: ignore[attr-defined]
+    server = _CallbackServer(waiting, CONNECTION_SECONDS)
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1})
     thread.daemon = True
     try:
@@ -136,8 +206,8 @@ def authorization_code_flow(
                 hint="run the command again, or use --use-device-code",
             )
     finally:
-        server.shutdown()
-        server.server_close()
+        server.shutdown()  # the accept loop only: it never waits on a connection
+        server.close_all()
         thread.join(5)
     if waiting.error is not None or waiting.code is None:
         raise SsoError(f"the sign-in was refused ({waiting.error})")

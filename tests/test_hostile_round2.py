@@ -6,8 +6,12 @@ user (the `stranger` fixture of test_hostile.py).
 
 from __future__ import annotations
 
+import contextlib
+import itertools
 import os
+import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -15,10 +19,10 @@ from typing import Any, Callable
 import pytest
 
 import eksauth as library
-from eksauth import aws, sso
+from eksauth import aws, sso, sso_flows
 from eksauth.errors import SsoError
 from tests.conftest import ACCESS_KEY, SECRET_KEY, Result, tool
-from tests.standins.sso import IdentityCenter
+from tests.standins.sso import IdentityCenter, callback_port, port_is_closed
 
 INTERACTIVE = (
     '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", '
@@ -183,3 +187,96 @@ class TestClockStepsBack:
         assert result.exit_code == 1
         assert "another eksauth run started has just failed" in result.stderr
         assert not browser_log.exists()
+
+
+# Bad clients give up on their own after this long, so that a listener they do freeze (the
+# defect) fails its test in bounded time instead of hanging it.
+BAD_CLIENT_SECONDS = 25.0
+
+
+def _dripping_client(port: int, stop: threading.Event, every: float = 1.0) -> None:
+    """Connect and send a request one byte at a time, never finishing it (until `stop`)."""
+    ends = time.monotonic() + BAD_CLIENT_SECONDS
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)) as s:
+        for byte in itertools.cycle(b"GET /oauth/callback?state=x HTTP/1.1\r\nX: "):
+            if stop.wait(every) or time.monotonic() > ends:
+                return
+            s.sendall(bytes([byte]))
+
+
+def _squatting_client(port: int, stop: threading.Event) -> None:
+    """Connect (as a watcher of /proc/net/tcp can, the moment the port appears) and say nothing."""
+    with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port)):
+        stop.wait(BAD_CLIENT_SECONDS)
+
+
+def _start(target: Callable[..., None], *args: Any) -> threading.Thread:
+    thread = threading.Thread(target=target, args=args, daemon=True)
+    thread.start()
+    return thread
+
+
+class TestTheSignInListener:
+    """Item 1: local clients cannot freeze the listener or stretch --timeout."""
+
+    def test_timeout_bounds_the_command_whatever_local_clients_do(self, browser_log: Path) -> None:
+        # The one end-to-end check of the real per-connection bound: `sso login --timeout 5`
+        # ends within 5 + 2 seconds while one client drips bytes and others squat the port.
+        stop = threading.Event()
+        started = time.monotonic()
+        child = subprocess.Popen(
+            [tool("eksauth"), "sso", "login", "--profile", "dev", "--no-browser", "--timeout", "5"],
+            stderr=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            env=dict(os.environ),
+        )
+        try:
+            assert child.stderr is not None
+            first = child.stderr.readline()
+            port = callback_port([first])
+            _start(_dripping_client, port, stop)
+            for _ in range(3):
+                _start(_squatting_client, port, stop)
+            rest = child.communicate(timeout=BAD_CLIENT_SECONDS + 10)[1]
+        finally:
+            stop.set()
+            child.kill()
+            child.wait()
+        elapsed = time.monotonic() - started
+        assert elapsed < 5 + 2, elapsed
+        assert rest.splitlines()[-1] == (
+            "eksauth: error: no sign-in completed within 5 seconds "
+            "(run the command again, or use --use-device-code)"
+        )
+        assert port_is_closed(port)
+
+    def test_a_good_callback_after_bad_clients_still_signs_in(
+        self,
+        browser_log: Path,
+        center: IdentityCenter,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> None:
+        monkeypatch.setattr(sso_flows, "CONNECTION_SECONDS", 1.0)  # a short bound, injected
+        stop = threading.Event()
+        said: list[str] = []
+
+        def squat_first(line: str) -> None:
+            # Runs before the browser opens: the bad clients are there first.
+            said.append(line)
+            if "/authorize?" in line:
+                port = callback_port([line])
+                _start(_dripping_client, port, stop, 0.2)
+                squatters = [_start(_squatting_client, port, stop) for _ in range(6)]
+                time.sleep(0.3)
+                assert all(s.is_alive() for s in squatters)
+
+        started = time.monotonic()
+        try:
+            path = _login(say=squat_first, timeout=20.0)
+        finally:
+            stop.set()
+        assert time.monotonic() - started < 10
+        assert browser_log.read_text().splitlines() == ["open approve", "callback 200"]
+        assert sso.read_json(path) is not None
+        assert center.calls["CreateToken"] == 1
