@@ -11,10 +11,12 @@ import itertools
 import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any, Callable
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
@@ -22,7 +24,7 @@ import eksauth as library
 from eksauth import aws, sso, sso_flows
 from eksauth.errors import SsoError
 from tests.conftest import ACCESS_KEY, SECRET_KEY, Result, tool
-from tests.standins.sso import IdentityCenter, callback_port, port_is_closed
+from tests.standins.sso import BROWSER_SCRIPT, IdentityCenter, callback_port, port_is_closed
 
 INTERACTIVE = (
     '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", '
@@ -280,3 +282,32 @@ class TestTheSignInListener:
         assert browser_log.read_text().splitlines() == ["open approve", "callback 200"]
         assert sso.read_json(path) is not None
         assert center.calls["CreateToken"] == 1
+
+
+class TestTheSignInUrlStaysPrivate:
+    """Item 2: the URL (with its state) is not on the launcher child's command line."""
+
+    def test_only_the_browser_command_gets_the_url(
+        self, browser_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        seen = tmp_path / "seen"
+        wrapper = tmp_path / "recording-browser"
+        # The browser records its own argv and its parent's (eksauth's launcher child)
+        # command line, as any local user can read it from /proc.
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f'tr "\\0" " " < /proc/$PPID/cmdline > "{seen}.launcher"\n'
+            f'echo "$@" > "{seen}.browser"\n'
+            f'exec "{sys.executable}" "{BROWSER_SCRIPT}" "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        monkeypatch.setenv("BROWSER", str(wrapper))
+        said: list[str] = []
+        _login(say=said.append)
+        url = next(line.split("at: ", 1)[1] for line in said if "/authorize?" in line)
+        state = dict(parse_qsl(urlsplit(url).query))["state"]
+        launcher = Path(f"{seen}.launcher").read_text()
+        assert "webbrowser" in launcher  # it is eksauth's launcher we read
+        assert state not in launcher
+        assert Path(f"{seen}.browser").read_text().strip() == url
+        assert browser_log.read_text().splitlines() == ["open approve", "callback 200"]
