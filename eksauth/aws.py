@@ -42,7 +42,6 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from eksauth import rolesessions
-from eksauth.cache import aws_cli_cache_dir
 from eksauth.errors import (
     AwsError,
     CredentialsError,
@@ -123,13 +122,17 @@ def session(profile: str | None, *, interactive: bool, region_name: str | None =
             # SSO) then call STS in the same region instead of failing for want of one.
             made.set_config_variable("region", region_name)
         chain = made.get_component("credential_provider")
-        folder = aws_cli_cache_dir(os.environ)
+
+        def roles() -> Mapping[str, str]:  # asked on the first cached entry found
+            return rolesessions.role_session_roles(made.full_config, os.environ)
+
+        folder = rolesessions.aws_cli_cache_dir(os.environ)
         # botocore offers no public hook for the cache or the prompter it hands the providers;
         # aws-cli sets the same attributes (awscli/customizations/assumerole.py).
         for name in ("assume-role", "assume-role-with-web-identity"):
             provider = chain.get_provider(name)
             if provider is not None and folder is not None:
-                provider.cache = rolesessions.RoleSessionCache(folder)
+                provider.cache = rolesessions.RoleSessionCache(folder, roles)
         if not interactive:
             provider = chain.get_provider("assume-role")
             if provider is not None:

@@ -17,7 +17,7 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from eksauth import aws, awscalls, endpoints, token
+from eksauth import aws, awscalls, endpoints, sso, token
 from eksauth.request import DEFAULT_SESSION_NAME, TokenRequest
 
 Log = Callable[[str], None]
@@ -50,6 +50,8 @@ def resolve(request: TokenRequest, *, env: Mapping[str, str], interactive: bool)
         if region:
             session.set_config_variable("region", region)
         endpoint = _endpoint(region, session)
+        # botocore would read an SSO token from a folder anyone may write to: refuse first.
+        sso.check_token_source(session.full_config, request.profile or session.profile)
         credentials, expiry = aws.source_credentials(session)
     return Source(session, profile, region, endpoint, credentials, expiry)
 

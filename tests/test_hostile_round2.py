@@ -10,6 +10,7 @@ import contextlib
 import itertools
 import os
 import socket
+import stat
 import subprocess
 import sys
 import threading
@@ -21,11 +22,18 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 import eksauth as library
-from eksauth import aws, sso, sso_flows
+from eksauth import aws, rolesessions, sso, sso_flows
 from eksauth.errors import SsoError
-from tests.conftest import ACCESS_KEY, SECRET_KEY, Result, tool
+from tests import test_hostile, test_role_sessions
+from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, Result, tool
 from tests.standins.sso import BROWSER_SCRIPT, IdentityCenter, callback_port, port_is_closed
+from tests.test_hostile import NEEDS_ROOT
+from tests.test_role_sessions import ACCOUNT, ROLE_ARN, TOKEN, aws_cli_cache, run_frozen
 
+# Fixtures shared with the first round: a throwaway user, and static keys with STS on loopback.
+stranger = test_hostile.stranger
+sts_env = test_role_sessions.sts_env
+READ_ONLY = f"arn:aws:iam::{ACCOUNT}:role/ReadOnly"
 INTERACTIVE = (
     '{"apiVersion": "client.authentication.k8s.io/v1", "kind": "ExecCredential", '
     '"spec": {"interactive": true}}'
@@ -311,3 +319,235 @@ class TestTheSignInUrlStaysPrivate:
         assert state not in launcher
         assert Path(f"{seen}.browser").read_text().strip() == url
         assert browser_log.read_text().splitlines() == ["open approve", "callback 200"]
+
+
+class TestTheSsoCache:
+    """Item 3: the SSO cache folder and token files follow the cache's folder rules."""
+
+    def _folder(self) -> Path:
+        return Path(sso.default_cache_dir(os.environ))
+
+    @NEEDS_ROOT
+    def test_sign_in_writes_nothing_into_another_users_folder(
+        self,
+        eksauth: Callable[..., Result],
+        browser_log: Path,
+        center: IdentityCenter,
+        stranger,
+    ) -> None:
+        folder = self._folder()
+        folder.mkdir(parents=True)
+        folder.chmod(0o777)
+        os.chown(folder, stranger.pw_uid, stranger.pw_gid)
+        result = eksauth("sso", "login", "--profile", "dev", now=time.time())
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr.splitlines() == [
+            f"eksauth: error: refusing the SSO cache {folder}: it belongs to another user (it "
+            "must be your own folder and files, writable by you alone (remove it, or `chmod "
+            "go-w` it, then sign in again))"
+        ]
+        assert list(folder.iterdir()) == []
+        assert center.calls["RegisterClient"] == 0  # nothing started, nothing to leak
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777  # never chmod'ed
+
+    def test_a_folder_others_may_write_to_is_refused_too(
+        self, eksauth: Callable[..., Result], browser_log: Path
+    ) -> None:
+        folder = self._folder()
+        folder.mkdir(parents=True)
+        folder.chmod(0o777)
+        result = eksauth("sso", "login", "--profile", "dev", now=time.time())
+        assert result.exit_code == 1
+        assert "others can write to it (mode 0777)" in result.stderr
+        assert list(folder.iterdir()) == []
+
+    @NEEDS_ROOT
+    def test_a_planted_token_file_is_never_signed_with(
+        self,
+        eksauth: Callable[..., Result],
+        browser_log: Path,
+        center: IdentityCenter,
+        stranger,
+    ) -> None:
+        path = Path(_login())
+        os.chown(path, stranger.pw_uid, stranger.pw_gid)  # their file, where ours was
+        result = eksauth("token", "-c", "demo", "--profile", "dev", now=time.time())
+        assert (result.exit_code, result.stdout) == (1, "")
+        assert result.stderr.splitlines() == [
+            f"eksauth: error: refusing the SSO cache {path.parent}: the token file {path.name} "
+            "belongs to another user (it must be your own folder and files, writable by you "
+            "alone (remove it, or `chmod go-w` it, then sign in again))"
+        ]
+        assert center.calls["GetRoleCredentials"] == 0
+
+    def test_a_token_file_others_may_write_to_is_refused(
+        self, eksauth: Callable[..., Result], browser_log: Path, center: IdentityCenter
+    ) -> None:
+        path = Path(_login())
+        path.chmod(0o666)
+        result = eksauth("token", "-c", "demo", "--profile", "dev", now=time.time())
+        assert result.exit_code == 1
+        assert f"others can write to the token file {path.name}" in result.stderr
+        assert center.calls["GetRoleCredentials"] == 0
+
+    def test_a_private_folder_of_aws_clis_umask_is_used(
+        self, eksauth: Callable[..., Result], browser_log: Path
+    ) -> None:
+        folder = self._folder()
+        folder.mkdir(parents=True)
+        folder.chmod(0o755)  # as botocore makes it under umask 022
+        assert _login()
+        result = eksauth("token", "-c", "demo", "--profile", "dev", now=time.time())
+        assert result.exit_code == 0, result.stderr
+
+
+def _role_profiles(home: Path) -> None:
+    config = home / ".aws" / "config"
+    config.write_text(
+        f"[profile admin]\nrole_arn = {ROLE_ARN}\nsource_profile = base\n\n"
+        f"[profile readonly]\nrole_arn = {READ_ONLY}\nsource_profile = base\n"
+    )
+    later = time.time() + 2
+    os.utime(config, (later, later))
+
+
+def _session_key(profile: str) -> str:
+    (key,) = [k for k, (p, _) in rolesessions.role_session_profiles().items() if p == profile]
+    return key
+
+
+class TestAwsCliRoleSessions:
+    """Item 4: aws-cli's role-session entries are checked against the role, and its folder
+    follows the cache's folder rules."""
+
+    def test_another_roles_session_copied_over_is_a_miss(
+        self,
+        eksauth,
+        world,
+        sts_env: Path,
+        sts_checker,
+    ) -> None:
+        _role_profiles(sts_env)
+        first = run_frozen(eksauth, world, FROZEN, *TOKEN, "--profile", "readonly")
+        assert first.exit_code == 0, first.stderr
+        folder = aws_cli_cache(sts_env)
+        readonly = (folder / f"{_session_key('readonly')}.json").read_bytes()
+        admin = folder / f"{_session_key('admin')}.json"
+        admin.write_bytes(readonly)  # ReadOnly's session under Admin's key
+        admin.chmod(0o600)
+        result = run_frozen(
+            eksauth, world, FROZEN + 60, *TOKEN, "--profile", "admin", "--output", "token"
+        )
+        assert result.exit_code == 0, result.stderr
+        assert world.calls["AssumeRole"] == 2  # Admin assumed anew
+        assert "assumed-role/EksAdmin/" in sts_checker(result.stdout, "demo")
+
+    def test_the_right_session_is_still_reused(self, eksauth, world, sts_env: Path) -> None:
+        _role_profiles(sts_env)
+        for minutes in (0, 14):
+            result = run_frozen(eksauth, world, FROZEN + 60 * minutes, *TOKEN, "--profile", "admin")
+            assert result.exit_code == 0, result.stderr
+        assert world.calls["AssumeRole"] == 1
+
+    @NEEDS_ROOT
+    def test_another_users_folder_is_not_read(self, eksauth, world, sts_env, stranger) -> None:
+        _role_profiles(sts_env)
+        assert run_frozen(eksauth, world, FROZEN, *TOKEN, "--profile", "admin").exit_code == 0
+        folder = aws_cli_cache(sts_env)
+        os.chown(folder, stranger.pw_uid, stranger.pw_gid)
+        result = run_frozen(eksauth, world, FROZEN + 60, *TOKEN, "--profile", "admin", "--no-cache")
+        assert result.exit_code == 0, result.stderr
+        assert world.calls["AssumeRole"] == 2
+        assert result.stderr.splitlines() == [
+            f"eksauth: warning: not using {folder} for role sessions: it belongs to another user"
+        ]
+
+    def test_a_folder_others_may_write_to_is_not_used(self, eksauth, world, sts_env) -> None:
+        _role_profiles(sts_env)
+        assert run_frozen(eksauth, world, FROZEN, *TOKEN, "--profile", "admin").exit_code == 0
+        folder = aws_cli_cache(sts_env)
+        folder.chmod(0o777)
+        before = sorted(p.stat().st_mtime_ns for p in folder.iterdir())
+        result = run_frozen(eksauth, world, FROZEN + 60, *TOKEN, "--profile", "admin", "--no-cache")
+        assert result.exit_code == 0, result.stderr
+        assert world.calls["AssumeRole"] == 2
+        assert "others can write to it (mode 0777)" in result.stderr
+        assert sorted(p.stat().st_mtime_ns for p in folder.iterdir()) == before  # not written
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o777  # aws-cli's: never chmod'ed
+
+    def test_clear_removes_our_temp_files_there(self, eksauth, world, sts_env) -> None:
+        _role_profiles(sts_env)
+        assert run_frozen(eksauth, world, FROZEN, *TOKEN, "--profile", "admin").exit_code == 0
+        folder = aws_cli_cache(sts_env)
+        killed = folder / f".{_session_key('admin')}.json.4242.123456789.tmp"
+        killed.write_text('{"Credentials": {"SecretAccessKey": "x"}}')
+        other = folder / "not-a-session.txt"
+        other.write_text("aws-cli's")
+        result = eksauth("cache", "clear", "--include-aws-cli")
+        assert result.exit_code == 0, result.stderr
+        assert not killed.exists()
+        assert other.exists()
+        assert [p.name for p in folder.iterdir()] == ["not-a-session.txt"]
+
+
+class TestFoldersWeCreate:
+    """Item 6: every folder eksauth creates is 0700, and a missing HOME is never created."""
+
+    def _run(self, home: Path, *args: str, **extra: str) -> subprocess.CompletedProcess[str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("XDG_")}
+        env.update(HOME=str(home), AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+        env.update(extra)
+        return subprocess.run(
+            ["sh", "-c", 'umask 000; exec "$@"', "sh", tool("eksauth"), *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+
+    def test_a_missing_home_is_not_created(self, tmp_path: Path) -> None:
+        home = tmp_path / "x" / "y" / "h"
+        done = self._run(home, *TOKEN, "--output", "token")
+        assert done.returncode == 0, done.stderr
+        assert done.stdout.startswith("k8s-aws-v1.")
+        assert not (tmp_path / "x").exists()
+        assert done.stderr == (
+            f"eksauth: warning: cannot use the token cache {home}/.cache/eksauth: "
+            f"the home folder {home} does not exist\n"
+        )
+
+    def test_folders_made_under_umask_000_are_0700(self, tmp_path: Path) -> None:
+        home = tmp_path / "home"
+        deep = tmp_path / "a" / "b"
+        done = self._run(home, *TOKEN, "--output", "token", XDG_CACHE_HOME=str(deep))
+        assert done.returncode == 0, done.stderr
+        for folder in (tmp_path / "a", deep, deep / "eksauth"):
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+    def test_aws_clis_folder_too(self, eksauth, world, sts_env: Path) -> None:
+        _role_profiles(sts_env)
+        old = os.umask(0)
+        try:
+            result = run_frozen(eksauth, world, FROZEN, *TOKEN, "--profile", "admin")
+        finally:
+            os.umask(old)
+        assert result.exit_code == 0, result.stderr
+        for folder in (sts_env / ".aws" / "cli", aws_cli_cache(sts_env)):
+            assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
+
+    def test_the_sso_folder_too_and_never_a_home(self, tmp_path: Path) -> None:
+        from eksauth.privatefile import make_private_dirs
+
+        old = os.umask(0)
+        try:
+            home = tmp_path / "home"
+            folder = home / ".aws" / "sso" / "cache"
+            assert make_private_dirs(str(folder), str(home))
+            with pytest.raises(FileNotFoundError, match=r"the home folder .* does not exist"):
+                make_private_dirs(str(tmp_path / "gone" / ".aws"), str(tmp_path / "gone"))
+        finally:
+            os.umask(old)
+        for made in (home / ".aws" / "sso", folder):
+            assert stat.S_IMODE(made.stat().st_mode) == 0o700, made
+        assert not (tmp_path / "gone").exists()
