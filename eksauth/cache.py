@@ -112,7 +112,7 @@ def read_owned_file(path: str, max_bytes: int, *, private: bool = True) -> bytes
         return None
     try:
         st = os.fstat(fd)
-        if not (_private_regular_file(st) if private else _trusted_regular_file(st)):
+        if not (_private_regular_file(st) if private else file_problem(st) is None):
             return None
         raw = os.read(fd, max_bytes + 1)
     except OSError:
@@ -335,10 +335,16 @@ def _owned_regular_file(st: os.stat_result) -> bool:
     return stat.S_ISREG(st.st_mode) and _owned(st)
 
 
-def _trusted_regular_file(st: os.stat_result) -> bool:
-    """A regular file of ours that no one else can write to."""
-    shared = hasattr(os, "getuid") and stat.S_IMODE(st.st_mode) & 0o022
-    return _owned_regular_file(st) and not shared
+def file_problem(st: os.stat_result) -> str | None:
+    """Why a file (lstat'ed) shared with aws-cli cannot be trusted, or None: it must be a
+    regular file of ours that no one else can write to."""
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file"
+    if not _owned(st):
+        return "it belongs to another user"
+    mode = stat.S_IMODE(st.st_mode)
+    shared = hasattr(os, "getuid") and mode & 0o022
+    return f"others can write to it (mode {mode:04o})" if shared else None
 
 
 def _private_regular_file(st: os.stat_result) -> bool:

@@ -15,7 +15,6 @@ import contextlib
 import hashlib
 import json
 import os
-import stat
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -222,18 +221,13 @@ def check_token_source(full_config: Mapping[str, Any], profile: str | None) -> N
 
 def _file_problem(path: str) -> str | None:
     """Why the token file at `path` cannot be trusted (absent is fine: botocore says so)."""
+    from eksauth.cache import file_problem
+
     try:
-        st = os.stat(path, follow_symlinks=False)
+        problem = file_problem(os.stat(path, follow_symlinks=False))
     except OSError:
         return None
-    name = os.path.basename(path)
-    if not stat.S_ISREG(st.st_mode):
-        return f"the token file {name} is not a regular file"
-    if hasattr(os, "getuid") and st.st_uid != os.getuid():
-        return f"the token file {name} belongs to another user"
-    if stat.S_IMODE(st.st_mode) & 0o022:
-        return f"others can write to the token file {name}"
-    return None
+    return f"the token file {os.path.basename(path)}: {problem}" if problem else None
 
 
 def format_time(epoch: float) -> str:

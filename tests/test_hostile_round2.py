@@ -374,8 +374,8 @@ class TestTheSsoCache:
         result = eksauth("token", "-c", "demo", "--profile", "dev", now=time.time())
         assert (result.exit_code, result.stdout) == (1, "")
         assert result.stderr.splitlines() == [
-            f"eksauth: error: refusing the SSO cache {path.parent}: the token file {path.name} "
-            "belongs to another user (it must be your own folder and files, writable by you "
+            f"eksauth: error: refusing the SSO cache {path.parent}: the token file {path.name}: "
+            "it belongs to another user (it must be your own folder and files, writable by you "
             "alone (remove it, or `chmod go-w` it, then sign in again))"
         ]
         assert center.calls["GetRoleCredentials"] == 0
@@ -387,7 +387,7 @@ class TestTheSsoCache:
         path.chmod(0o666)
         result = eksauth("token", "-c", "demo", "--profile", "dev", now=time.time())
         assert result.exit_code == 1
-        assert f"others can write to the token file {path.name}" in result.stderr
+        assert f"the token file {path.name}: others can write to it (mode 0666)" in result.stderr
         assert center.calls["GetRoleCredentials"] == 0
 
     def test_a_private_folder_of_aws_clis_umask_is_used(
