@@ -74,6 +74,8 @@ def list_role_sessions(env: Mapping[str, str], now: float) -> list[dict[str, Any
             profiles = rolesessions.role_session_profiles()
         key = os.path.basename(path)[: -len(".json")]
         profile, role_arn = profiles.get(key, (None, None))
+        if role_arn is not None and not rolesessions.names_role(entry, role_arn):
+            profile, role_arn = None, None  # another role's session under this profile's key
         session_arn = (entry.get("AssumedRoleUser") or {}).get("Arn")
         if role_arn is None and isinstance(session_arn, str):
             try:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+import json
 import os
 import socket
 import stat
@@ -435,6 +436,12 @@ class TestAwsCliRoleSessions:
         admin = folder / f"{_session_key('admin')}.json"
         admin.write_bytes(readonly)  # ReadOnly's session under Admin's key
         admin.chmod(0o600)
+        listed = json.loads(eksauth("cache", "list", "--json").stdout)
+        sessions = [row for row in listed if row["kind"] == "role-session"]
+        assert {(row["profile"], row["role_arn"]) for row in sessions} == {
+            ("readonly", READ_ONLY),
+            (None, READ_ONLY),  # the copy is not shown as Admin's
+        }
         result = run_frozen(
             eksauth, world, FROZEN + 60, *TOKEN, "--profile", "admin", "--output", "token"
         )
