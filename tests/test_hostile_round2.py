@@ -292,6 +292,47 @@ class TestTheSignInListener:
         assert sso.read_json(path) is not None
         assert center.calls["CreateToken"] == 1
 
+    def test_automatic_sign_in_is_not_held_by_a_dripping_client(
+        self, browser_log: Path, tmp_path: Path
+    ) -> None:
+        # Under kubectl the sign-in holds the SSO lock: a frozen listener would hold every
+        # waiting run. The "browser" starts a dripping client on the port before calling back.
+        dripper = tmp_path / "dripper.py"
+        dripper.write_text(
+            "import socket, sys, time\n"
+            "from urllib.parse import parse_qsl, urlsplit\n"
+            "redirect = dict(parse_qsl(urlsplit(sys.argv[1]).query))['redirect_uri']\n"
+            "s = socket.create_connection(('127.0.0.1', urlsplit(redirect).port))\n"
+            f"ends = time.monotonic() + {BAD_CLIENT_SECONDS}\n"
+            "try:\n"
+            "    while time.monotonic() < ends:\n"
+            "        s.sendall(b'G')\n"
+            "        time.sleep(1)\n"
+            "except OSError:\n"
+            "    pass\n"
+        )
+        wrapper = tmp_path / "dripping-browser"
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f'"{sys.executable}" "{dripper}" "$1" >/dev/null 2>&1 &\n'
+            "sleep 0.5\n"
+            f'exec "{sys.executable}" "{BROWSER_SCRIPT}" "$@"\n'
+        )
+        wrapper.chmod(0o755)
+        env = {**os.environ, "KUBERNETES_EXEC_INFO": INTERACTIVE, "BROWSER": str(wrapper)}
+        started = time.monotonic()
+        done = subprocess.run(
+            [tool("eksauth"), "token", "-c", "demo", "--profile", "dev"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        assert time.monotonic() - started < 15
+        assert browser_log.read_text().splitlines() == ["open approve", "callback 200"]
+
 
 class TestTheSignInUrlStaysPrivate:
     """Item 2: the URL (with its state) is not on the launcher child's command line."""
