@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 
-from eksauth.cache import FORMAT, Cache, home_folder
+from eksauth.cache import FORMAT, FUTURE_SLACK_SECONDS, Cache, home_folder
 from eksauth.jsonlite import number
 
 try:
@@ -39,10 +39,6 @@ MIN_TOKEN_REMAINING_SECONDS = 60
 # Assumed-role credentials are reused until this close to their expiry (botocore refreshes its
 # own at 15/10 minutes; 5 leaves a signed token most of its 14 minutes).
 MIN_ROLE_REMAINING_SECONDS = 5 * 60
-# Each run reads the clock once, as it starts; a process that started a moment before the one
-# that signed (and then waited for its lock) sees a token signed "after" its `now`. Only an
-# entry signed further ahead than this means the clock itself stepped back.
-FUTURE_SLACK_SECONDS = 60
 _TOKEN_FIELDS = ("token", "expiration")
 _ROLE_FIELDS = ("access_key_id", "secret_access_key", "session_token")
 

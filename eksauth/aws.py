@@ -43,7 +43,6 @@ from botocore.exceptions import (
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
 from eksauth import rejections, rolesessions
-from eksauth.cache import aws_cli_cache_dir
 from eksauth.errors import (
     AwsError,
     CredentialsError,
@@ -124,13 +123,17 @@ def session(profile: str | None, *, interactive: bool, region_name: str | None =
             # SSO) then call STS in the same region instead of failing for want of one.
             made.set_config_variable("region", region_name)
         chain = made.get_component("credential_provider")
-        folder = aws_cli_cache_dir(os.environ)
+
+        def roles() -> Mapping[str, str]:  # asked on the first cached entry found
+            return rolesessions.role_session_roles(made.full_config, os.environ)
+
+        folder = rolesessions.aws_cli_cache_dir(os.environ)
         # botocore offers no public hook for the cache or the prompter it hands the providers;
         # aws-cli sets the same attributes (awscli/customizations/assumerole.py).
         for name in ("assume-role", "assume-role-with-web-identity"):
             provider = chain.get_provider(name)
             if provider is not None and folder is not None:
-                provider.cache = rolesessions.RoleSessionCache(folder)
+                provider.cache = rolesessions.RoleSessionCache(folder, roles)
         if not interactive:
             provider = chain.get_provider("assume-role")
             if provider is not None:
@@ -263,6 +266,12 @@ def oidc_call(operation: Callable[[], Any], what: str) -> dict[str, Any]:
             f"cannot reach IAM Identity Center: {exc}",
             hint="check the network, proxy settings and AWS_ENDPOINT_URL_SSO_OIDC",
         ) from None
+    except (AttributeError, KeyError, TypeError, ValueError):
+        # botocore's parser on a body that is JSON but not an object (`[]`, `null`...).
+        raise SsoError(
+            f"IAM Identity Center answered {what} with something that cannot be read",
+            hint="try again; check AWS_ENDPOINT_URL_SSO_OIDC if it is set",
+        ) from None
 
 
 def oidc_endpoint(oidc: Any) -> str:
@@ -352,9 +361,11 @@ def errors(
         raise
     except EksAuthError:
         raise
-    except ProfileNotFound:
+    except ProfileNotFound as exc:
+        # botocore names the profile it looked for (from AWS_PROFILE when none was given).
+        missing = exc.kwargs.get("profile") or profile
         raise CredentialsError(
-            f"the AWS profile {profile!r} was not found",
+            f"the AWS profile {missing!r} was not found",
             hint="list profiles with `aws configure list-profiles`",
         ) from None
     except (SSOError, TokenRetrievalError) as exc:

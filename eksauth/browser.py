@@ -6,9 +6,10 @@ session." corrupts the JSON, and a browser left running keeps the pipe open, so 
 it. A BROWSER command that never returns would also hold us past `--timeout` (Python's
 webbrowser waits for such commands).
 
-So `open_url` runs Python's webbrowser in a child process, in its own session, with no stdin
-and with stdout and stderr in an unlinked temporary file (not our stderr either: a caller that
-pipes stderr reads it to its end too). It waits briefly for the child's verdict; a child still
+So `open_url` runs Python's webbrowser in a child process, in its own session, with the URL on
+its stdin (never on its command line, which every local user can read in /proc), and with stdout
+and stderr in an unlinked temporary file (not our stderr either: a caller that pipes stderr
+reads it to its end too). It waits briefly for the child's verdict; a child still
 running then is taken as a browser showing the page. What the launcher printed meanwhile is
 relayed on stderr.
 
@@ -30,7 +31,15 @@ from typing import IO, Callable
 # How long the launcher has to say whether it could open a browser.
 LAUNCH_WAIT_SECONDS = 3.0
 MAX_RELAYED_BYTES = 2048
-_OPENER = "import sys, webbrowser\nsys.exit(0 if webbrowser.open(sys.argv[1]) else 1)\n"
+# The URL (with the sign-in's `state`) comes on stdin, not the command line: /proc shows every
+# process's command line to every local user. The browser itself still gets it as an argument,
+# as from any CLI.
+_OPENER = (
+    "import sys, webbrowser\n"
+    "url = sys.stdin.readline().strip()\n"
+    "sys.stdin.close()\n"
+    "sys.exit(0 if url and webbrowser.open(url) else 1)\n"
+)
 # Launchers still running when we finish: kept referenced, never waited for or killed (killing
 # them could close the browser they started).
 _RUNNING: list[subprocess.Popen[bytes]] = []
@@ -63,9 +72,9 @@ def open_url(
         return False
     with tempfile.TemporaryFile() as output:
         try:
-            child = subprocess.Popen(  # noqa: S603 -- our own interpreter, the URL as one argument
-                [sys.executable, "-c", _OPENER, url],
-                stdin=subprocess.DEVNULL,
+            child = subprocess.Popen(  # noqa: S603 -- our own interpreter and code
+                [sys.executable, "-c", _OPENER],
+                stdin=subprocess.PIPE,
                 stdout=output,
                 stderr=output,
                 env=dict(env),
@@ -73,6 +82,8 @@ def open_url(
                 close_fds=True,
             )
         except OSError:
+            return False
+        if not _hand_over(child, url):
             return False
         deadline = time.monotonic() + wait
         while child.poll() is None and not done() and time.monotonic() < deadline:
@@ -82,6 +93,19 @@ def open_url(
         _RUNNING.append(child)
         return True
     return child.returncode == 0
+
+
+def _hand_over(child: subprocess.Popen[bytes], url: str) -> bool:
+    """Give the launcher the URL on its stdin (one line, far below a pipe's buffer)."""
+    pipe = child.stdin
+    if pipe is None:  # cannot happen with stdin=PIPE; for the type checker
+        return False
+    try:
+        pipe.write(url.encode("utf-8", "replace") + b"\n")
+        pipe.close()
+    except OSError:  # it died before reading: no browser
+        return False
+    return True
 
 
 def _relay(output: IO[bytes], say: Callable[[str], None]) -> None:

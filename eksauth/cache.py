@@ -46,6 +46,11 @@ FORMAT = 1
 # How long a miss waits for another process that is signing the same token, before signing on
 # its own: long enough for a cold start on a busy node, short enough never to stall kubectl.
 LOCK_WAIT_SECONDS = 10.0
+# Each run reads the clock once, as it starts; a process that started a moment before the one
+# that signed (and then waited for its lock) sees a token signed "after" its `now`. Only an
+# entry dated further ahead than this (a token, role credentials, a failed sign-in) means the
+# clock itself stepped back since it was written.
+FUTURE_SLACK_SECONDS = 60
 _MAX_ENTRY_BYTES = 64 * 1024
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
@@ -87,22 +92,13 @@ def home_folder(env: Mapping[str, str]) -> str | None:
     return home if os.path.isabs(home) else None
 
 
-def aws_cli_cache_dir(env: Mapping[str, str]) -> str | None:
-    """aws-cli's credential cache, `~/.aws/cli/cache`, shared with it on purpose.
-
-    aws-cli names it from the home folder alone (no variable moves it; AWS_CONFIG_FILE does
-    not); None without a usable home folder.
-    """
-    home = home_folder(env)
-    return os.path.join(home, ".aws", "cli", "cache") if home is not None else None
-
-
 def read_owned_file(path: str, max_bytes: int, *, private: bool = True) -> bytes | None:
     """The bytes of `path` if it is a regular file we own of at most `max_bytes`; else None.
 
     The hostile-file rules of every cache read: a symlink is refused (O_NOFOLLOW), a FIFO or
-    device cannot stall the open (O_NONBLOCK) and is refused by fstat, the read is bounded.
-    `private` also refuses files with group/other bits (our own cache; aws-cli's is not ours).
+    device cannot stall the open (O_NONBLOCK) and is refused by fstat, the read is bounded, and
+    a file others may write to is refused. `private` also refuses files others may read (our
+    own cache; the folders shared with aws-cli follow its umask).
     """
     flags = (
         os.O_RDONLY
@@ -116,7 +112,7 @@ def read_owned_file(path: str, max_bytes: int, *, private: bool = True) -> bytes
         return None
     try:
         st = os.fstat(fd)
-        if not (_private_regular_file(st) if private else _owned_regular_file(st)):
+        if not (_private_regular_file(st) if private else file_problem(st) is None):
             return None
         raw = os.read(fd, max_bytes + 1)
     except OSError:
@@ -168,7 +164,7 @@ class Cache:
                 st = os.stat(self.folder or "", follow_symlinks=False)
             except OSError:
                 return False  # not there yet: the miss path may create it, then read it
-            problem = _folder_problem(st)
+            problem = folder_problem(st)
             self._trusted = problem is None
             if problem is not None:
                 self._refuse(problem)
@@ -254,16 +250,12 @@ class Cache:
         if self.folder is None:
             self._warn_once("no cache folder (no home folder and no --cache-dir): not cached")
             return False
+        from eksauth.privatefile import make_private_dirs  # the miss path only
+
         try:
-            try:
-                os.makedirs(os.path.dirname(self.folder), mode=0o700, exist_ok=True)
-                os.mkdir(self.folder, 0o700)
-            except FileExistsError:
-                pass
-            else:  # ours, just made: exactly 0700 whatever the umask
-                os.chmod(self.folder, 0o700)
+            make_private_dirs(self.folder, home_folder(os.environ))  # 0700, never a home
             st = os.stat(self.folder, follow_symlinks=False)
-            problem = _folder_problem(st)
+            problem = folder_problem(st)
             if problem is not None and _ours_to_tighten(self.folder, st):
                 os.chmod(self.folder, 0o700)
                 problem = None
@@ -343,6 +335,18 @@ def _owned_regular_file(st: os.stat_result) -> bool:
     return stat.S_ISREG(st.st_mode) and _owned(st)
 
 
+def file_problem(st: os.stat_result) -> str | None:
+    """Why a file (lstat'ed) shared with aws-cli cannot be trusted, or None: it must be a
+    regular file of ours that no one else can write to."""
+    if not stat.S_ISREG(st.st_mode):
+        return "it is not a regular file"
+    if not _owned(st):
+        return "it belongs to another user"
+    mode = stat.S_IMODE(st.st_mode)
+    shared = hasattr(os, "getuid") and mode & 0o022
+    return f"others can write to it (mode {mode:04o})" if shared else None
+
+
 def _private_regular_file(st: os.stat_result) -> bool:
     private = not hasattr(os, "getuid") or not stat.S_IMODE(st.st_mode) & 0o077
     return _owned_regular_file(st) and private
@@ -362,15 +366,31 @@ def _ours_to_tighten(folder: str, st: os.stat_result) -> bool:
     )
 
 
-def _folder_problem(st: os.stat_result) -> str | None:
-    """Why a folder (lstat'ed) cannot hold our entries, or None when it is ours and private."""
+def folder_problem(st: os.stat_result, *, private: bool = True) -> str | None:
+    """Why a folder (lstat'ed) cannot hold secrets of ours, or None when it can: it must be a
+    folder we own that no one else can write to. `private` (our own cache) also refuses one
+    others can open; the folders we share with aws-cli (`~/.aws/sso/cache`, `~/.aws/cli/cache`)
+    follow its umask, so there only group/other write is refused."""
     if not stat.S_ISDIR(st.st_mode):
         return "it is not a folder"
     if not _owned(st):
         return "it belongs to another user"
-    if hasattr(os, "getuid") and stat.S_IMODE(st.st_mode) & 0o077:
-        return f"others can open it (mode {stat.S_IMODE(st.st_mode):04o})"
+    mode = stat.S_IMODE(st.st_mode)
+    if hasattr(os, "getuid") and mode & (0o077 if private else 0o022):
+        return f"others can {'open' if private else 'write to'} it (mode {mode:04o})"
     return None
+
+
+def path_problem(path: str, *, private: bool = True) -> str | None:
+    """`folder_problem` of `path`; None when it does not exist yet (whoever makes it, makes
+    it 0700), the reason when it cannot be looked at."""
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return _reason(exc)
+    return folder_problem(st, private=private)
 
 
 def _reason(exc: OSError) -> str:

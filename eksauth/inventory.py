@@ -6,6 +6,7 @@ The orchestrator (`api.py`) owns the entries; this module only reads and removes
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -73,6 +74,8 @@ def list_role_sessions(env: Mapping[str, str], now: float) -> list[dict[str, Any
             profiles = rolesessions.role_session_profiles()
         key = os.path.basename(path)[: -len(".json")]
         profile, role_arn = profiles.get(key, (None, None))
+        if role_arn is not None and not rolesessions.names_role(entry, role_arn):
+            profile, role_arn = None, None  # another role's session under this profile's key
         session_arn = (entry.get("AssumedRoleUser") or {}).get("Arn")
         if role_arn is None and isinstance(session_arn, str):
             try:
@@ -97,10 +100,20 @@ def list_role_sessions(env: Mapping[str, str], now: float) -> list[dict[str, Any
 def clear_role_sessions(env: Mapping[str, str]) -> int:
     """Delete the role sessions in aws-cli's cache (`cache clear --include-aws-cli`); the count.
 
-    Only entries that read as cached credentials go; anything else in aws-cli's folder stays.
+    Only entries that read as cached credentials go, with the temp files of eksauth writers
+    killed mid-write (they may hold role secrets); anything else in aws-cli's folder stays.
     """
+    from eksauth import rolesessions
+    from eksauth.privatefile import is_temp_name
+
+    folder = rolesessions.aws_cli_cache_dir(env)
+    if folder is None or rolesessions.folder_refused(folder) is not None:
+        return 0
+    paths = [path for path, _entry in _role_session_entries(env)]
+    with contextlib.suppress(OSError):
+        paths += [os.path.join(folder, n) for n in sorted(os.listdir(folder)) if is_temp_name(n)]
     removed = 0
-    for path, _entry in _role_session_entries(env):
+    for path in paths:
         try:
             os.unlink(path)
         except OSError:
@@ -111,11 +124,13 @@ def clear_role_sessions(env: Mapping[str, str]) -> int:
 
 def _role_session_entries(env: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
     from eksauth import rolesessions
-    from eksauth.cache import aws_cli_cache_dir, read_owned_file
+    from eksauth.cache import read_owned_file
 
-    folder = aws_cli_cache_dir(env)
+    folder = rolesessions.aws_cli_cache_dir(env)
+    if folder is None or rolesessions.folder_refused(folder) is not None:
+        return []  # someone else's, or others may write to it: nothing there is ours to trust
     try:
-        names = sorted(os.listdir(folder)) if folder is not None else []
+        names = sorted(os.listdir(folder))
     except OSError:
         return []
     found = []

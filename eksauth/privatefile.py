@@ -180,6 +180,41 @@ class exclusive:
                 pass
 
 
+def make_private_dirs(folder: str, home: str | None) -> bool:
+    """Create `folder` and its missing parents, each exactly 0700 whatever the umask (the one
+    place eksauth creates folders); True when `folder` itself was made here.
+
+    A missing home folder is never created, nor its parents (`HOME=/x/y/h` with none of it
+    there is a mistake, not a request): within `home` that raises FileNotFoundError. Existing
+    folders are left exactly as they are.
+    """
+    missing: list[str] = []
+    path = os.path.abspath(folder)
+    while not os.path.isdir(path):
+        missing.append(path)
+        parent = os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    home_path = os.path.abspath(home) if home is not None else None
+    if home_path is not None and any(_within(home_path, path) for path in missing):
+        raise FileNotFoundError(errno.ENOENT, f"the home folder {home} does not exist")
+    made = False
+    for path in reversed(missing):
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:  # made by a racing run: theirs to have set up
+            continue
+        os.chmod(path, 0o700)
+        made = path == os.path.abspath(folder)
+    return made
+
+
+def _within(home: str, path: str) -> bool:
+    """Whether `path` is `home` or one of its parents (so creating it would create a home)."""
+    return home == path or home.startswith(path.rstrip(os.sep) + os.sep)
+
+
 def is_temp_name(name: str) -> bool:
     """Whether `name` is a temp file of `replace_private` (`.NAME.PID.NS.tmp`)."""
     return name.startswith(".") and name.endswith(TEMP_SUFFIX) and name.count(".") >= 4

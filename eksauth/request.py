@@ -249,11 +249,26 @@ def check_cluster(cluster: str) -> None:
     """
     if not cluster:
         raise UsageError("the cluster name or id must not be empty")
+    if not _is_text(cluster):
+        raise UsageError(
+            f"the cluster name or id {cluster!r} is not valid UTF-8 text",
+            hint="it is sent as the x-k8s-aws-id header; check the kubeconfig's encoding",
+        )
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in cluster):
         raise UsageError(
             f"the cluster name or id {cluster!r} contains whitespace or control characters",
             hint="it is sent as the x-k8s-aws-id header and must be a single token",
         )
+
+
+def _is_text(value: str) -> bool:
+    """Whether `value` encodes as UTF-8: a byte that is not UTF-8 in argv or the environment
+    (KUBERNETES_EXEC_INFO) reaches Python as a lone surrogate, which no header can carry."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # -- the cluster's exec extension (provideClusterInfo) -------------------------------------------
@@ -329,8 +344,8 @@ def _check_extension(
         if option in ("cluster_name", "cluster_id"):
             try:
                 check_cluster(value)
-            except UsageError:
-                problem = f"{value!r} contains whitespace or control characters"
+            except UsageError as exc:
+                problem = exc.message.replace("the cluster name or id ", "", 1)
                 raise extension.error(key, problem) from None
         elif option == "role_arn" and not _matches(_ROLE_ARN, value):
             raise extension.error(key, f"{value!r} is not an IAM role ARN")

@@ -17,7 +17,7 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from eksauth import aws, awscalls, endpoints, token
+from eksauth import aws, awscalls, endpoints, sso, token
 from eksauth.request import DEFAULT_SESSION_NAME, TokenRequest
 
 Log = Callable[[str], None]
@@ -47,6 +47,8 @@ def resolve(request: TokenRequest, *, env: Mapping[str, str], interactive: bool)
     with aws.errors(profile):
         session = aws.session(request.profile, interactive=interactive)
         region, endpoint = _place(request, env, session)
+        # botocore would read an SSO token from a folder anyone may write to: refuse first.
+        sso.check_token_source(session.full_config, request.profile or session.profile)
         credentials, expiry = aws.source_credentials(session)
     return Source(session, profile, region, endpoint, credentials, expiry)
 

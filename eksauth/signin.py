@@ -69,7 +69,11 @@ def resolved(
     name = SSO_LOCK_PREFIX + sso.lock_name(config, folder)
     failed = name + SSO_FAILED_SUFFIX
     lock = cache.lock(name, sso.SIGN_IN_WAIT_SECONDS)
+    import time  # how long the lock took is a duration, never a second wall-clock reading
+
+    waiting_since = time.monotonic()
     with lock as held:
+        waited = time.monotonic() - waiting_since
         if not held:
             # Without the lock, parallel runs would each open a tab: none signs in on its own.
             raise SsoError(
@@ -81,9 +85,7 @@ def resolved(
         if found is not None:
             log("another process signed in to IAM Identity Center meanwhile; reusing it")
             return found
-        marker = cache.load(failed)
-        failed_at = None if marker is None else number(marker.get("failed_at"))
-        if failed_at is not None and failed_at >= now:
+        if _failed_while_we_waited(cache.load(failed), now, waited):
             raise SsoError(
                 "the IAM Identity Center sign-in another eksauth run started has just failed",
                 hint=hint,
@@ -94,9 +96,18 @@ def resolved(
                 aws.oidc_client(session, config.region), config, now=now, say=say, cache_dir=folder
             )
         except (EksAuthError, KeyboardInterrupt):
-            import time  # the failure's own time: runs that started before it may not retry
-
+            # The failure's own time: runs that started before it may not retry.
             cache.store(failed, {"failed_at": time.time()})
             raise
         cache.remove(failed)
         return signer.resolve(request, env=env, interactive=interactive)
+
+
+def _failed_while_we_waited(marker: Mapping[str, Any] | None, now: float, waited: float) -> bool:
+    """Whether the failure `marker` records happened while this run waited for the lock: after
+    it started (`now`), and no later than the wait plus the cache's future slack. A failure
+    "later" than that was recorded before the clock stepped back, and blocks no one."""
+    from eksauth.cache import FUTURE_SLACK_SECONDS
+
+    failed_at = None if marker is None else number(marker.get("failed_at"))
+    return failed_at is not None and now <= failed_at <= now + waited + FUTURE_SLACK_SECONDS

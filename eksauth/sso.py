@@ -22,7 +22,7 @@ from typing import Any, Callable
 
 from eksauth import aws, sso_flows
 from eksauth.errors import SsoError
-from eksauth.privatefile import replace_private
+from eksauth.privatefile import make_private_dirs, replace_private
 
 Say = Callable[[str], None]
 DEFAULT_SCOPE = "sso:account:access"  # what aws-cli asks for when no scopes are configured
@@ -35,6 +35,7 @@ DEFAULT_LOGIN_TIMEOUT = 300.0
 # own bound plus a margin), so it never opens a second tab while the first is still open.
 SIGN_IN_WAIT_SECONDS = DEFAULT_LOGIN_TIMEOUT + 30
 MAX_CHAIN = 10  # source_profile hops followed to find the SSO profile
+MAX_EPOCH = 2.0**33  # the year 2242: any later expiry is not an answer, and no date can show it
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # botocore's and aws-cli's format for expiresAt
 
 
@@ -179,19 +180,54 @@ def read_json(path: str) -> dict[str, Any] | None:
 
 
 def write_json(path: str, value: Mapping[str, Any]) -> None:
-    """Replace `path` atomically, mode 0600; create missing folders 0700 (existing: untouched)."""
-    _make_private_dirs(os.path.dirname(path))
+    """Replace `path` atomically, mode 0600, in a folder that passes `check_folder`; missing
+    folders are made 0700 (never a missing home)."""
+    from eksauth.cache import home_folder
+
+    folder = os.path.dirname(path)
+    make_private_dirs(folder, home_folder(os.environ))
+    check_folder(folder)
     replace_private(path, json.dumps(value).encode())
 
 
-def _make_private_dirs(folder: str) -> None:
-    missing = []
-    while folder and not os.path.isdir(folder):
-        missing.append(folder)
-        folder = os.path.dirname(folder)
-    for path in reversed(missing):
-        with contextlib.suppress(FileExistsError):  # made by a racing run: fine
-            os.mkdir(path, 0o700)
+def check_folder(folder: str, token_file: str | None = None) -> None:
+    """Refuse, in one line, an SSO cache folder (or token file) that someone else owns or may
+    write to: they could read the tokens written there, or plant one that we would sign with.
+    The cache's own folder rules; eksauth never chmods this folder (aws-cli's as much as ours).
+    Called before writing there, and before botocore reads a token from there."""
+    from eksauth.cache import path_problem
+
+    problem = path_problem(folder, private=False)
+    if problem is None and token_file is not None:
+        problem = _file_problem(token_file)
+    if problem is not None:
+        raise SsoError(
+            f"refusing the SSO cache {folder}: {problem}",
+            hint="it must be your own folder and files, writable by you alone "
+            "(remove it, or `chmod go-w` it, then sign in again)",
+        )
+
+
+def check_token_source(full_config: Mapping[str, Any], profile: str | None) -> None:
+    """`check_folder` on the token file botocore will read for `profile`, if it is an IAM
+    Identity Center profile (or a role profile whose source is one); before botocore reads it."""
+    try:
+        config = resolve_config(full_config, profile=profile)
+    except SsoError:
+        return  # not signed in through IAM Identity Center: botocore reads no token file
+    folder = default_cache_dir(os.environ)
+    check_folder(folder, token_path(config, folder))
+
+
+def _file_problem(path: str) -> str | None:
+    """Why the token file at `path` cannot be trusted (absent is fine: botocore says so)."""
+    from eksauth.cache import file_problem
+
+    try:
+        problem = file_problem(os.stat(path, follow_symlinks=False))
+    except OSError:
+        return None
+    return f"the token file {os.path.basename(path)}: {problem}" if problem else None
 
 
 def format_time(epoch: float) -> str:
@@ -244,10 +280,13 @@ def registration(
     if scopes:
         params["scopes"] = scopes
     reply = aws.oidc_call(lambda: oidc.register_client(**params), "RegisterClient")
+    expires_at = sso_flows.answer_number(reply, "clientSecretExpiresAt")
+    if expires_at is None or not 0 <= expires_at < MAX_EPOCH:
+        raise sso_flows.unusable_answer("clientSecretExpiresAt", "RegisterClient")
     entry = {
-        "clientId": reply["clientId"],
-        "clientSecret": reply["clientSecret"],
-        "expiresAt": format_time(float(reply["clientSecretExpiresAt"])),
+        "clientId": sso_flows.answer_text(reply, "clientId", "RegisterClient"),
+        "clientSecret": sso_flows.answer_text(reply, "clientSecret", "RegisterClient"),
+        "expiresAt": format_time(expires_at),
         "scopes": scopes,
         "grantTypes": params.get("grantTypes", [sso_flows.DEVICE_GRANT, "refresh_token"]),
     }
@@ -278,6 +317,7 @@ def login(
     falls back to the device code when no browser can be opened; `no_browser` prints the URL
     only. `now` dates the token: it expires `expiresIn` after the start of the sign-in.
     """
+    check_folder(cache_dir)  # before the sign-in: nothing is worth signing in for, to leak
     reply: dict[str, Any] | None = None
     if not use_device_code and not config.legacy:
         reg = registration(oidc, config, cache_dir, now, grant="authorization_code")
@@ -307,13 +347,13 @@ def login(
     token = {
         "startUrl": config.start_url,
         "region": config.region,
-        "accessToken": reply["accessToken"],
-        "expiresAt": format_time(now + float(reply.get("expiresIn") or 0)),
+        "accessToken": sso_flows.answer_text(reply, "accessToken", "CreateToken"),
+        "expiresAt": format_time(now + sso_flows.answer_seconds(reply, "expiresIn", 0.0)),
         "clientId": reg["clientId"],
         "clientSecret": reg["clientSecret"],
         "registrationExpiresAt": reg["expiresAt"],
     }
-    if reply.get("refreshToken"):
+    if isinstance(reply.get("refreshToken"), str) and reply["refreshToken"]:
         token["refreshToken"] = reply["refreshToken"]
     path = token_path(config, cache_dir)
     try:

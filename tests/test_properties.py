@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import os
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -157,3 +158,78 @@ def test_the_cli_answers_with_a_status(
     errors = [line for line in result.stderr.splitlines() if line.startswith("eksauth: error:")]
     assert len(errors) <= 1
     assert "Traceback" not in result.stderr
+
+
+CLUSTER_CONFIG = st.fixed_dictionaries(
+    {},
+    optional={
+        "clusterName": st.one_of(st.sampled_from(["demo", "a\udcffb"]), st.text(max_size=12), JSON),
+        "clusterId": JSON,
+        "region": st.one_of(st.just("eu-west-1"), st.text(max_size=12), JSON),
+        "profile": st.one_of(st.text(max_size=8), JSON),
+        "roleArn": JSON,
+        "roleSessionName": st.one_of(st.text(max_size=8), JSON),
+    },
+)
+EXEC_INFO_PAYLOADS = st.fixed_dictionaries(
+    {
+        "apiVersion": st.sampled_from(
+            ["client.authentication.k8s.io/v1beta1", "client.authentication.k8s.io/v1"]
+        ),
+        "kind": st.just("ExecCredential"),
+        "spec": st.fixed_dictionaries(
+            {"cluster": st.fixed_dictionaries({"server": JSON, "config": CLUSTER_CONFIG})},
+            optional={"interactive": JSON},
+        ),
+    }
+).map(_json_text)
+
+
+@FIXTURES
+@given(EXEC_INFO_PAYLOADS)
+def test_exec_info_payloads_give_a_token_or_one_error(
+    eksauth, static_keys, monkeypatch, payload: str
+) -> None:
+    """`eksauth token` with only KUBERNETES_EXEC_INFO (the shared user): a token, or one line."""
+    del static_keys
+    monkeypatch.setenv("KUBERNETES_EXEC_INFO", payload)
+    result = eksauth("token", "--no-cache")
+    assert "Traceback" not in result.stderr
+    if result.exit_code == 0:
+        assert result.stdout.count("k8s-aws-v1.") == 1
+    else:
+        assert (result.exit_code in (1, 2), result.stdout) == (True, ""), result
+        errors = [line for line in result.stderr.splitlines() if line.startswith("eksauth: ")]
+        assert [line.startswith("eksauth: error: ") for line in errors][-1:] == [True], result
+        assert len(errors) - sum(line.startswith("eksauth: warning: ") for line in errors) == 1
+
+
+OIDC_OPERATIONS = st.sampled_from(["RegisterClient", "StartDeviceAuthorization", "CreateToken"])
+
+
+@FIXTURES
+@given(st.dictionaries(OIDC_OPERATIONS, JSON, min_size=1))
+def test_sso_oidc_answers_give_a_token_or_one_error(browser_log, center, answers) -> None:
+    """Any JSON an SSO OIDC endpoint answers (status 200) signs in or is one SsoError."""
+    import time
+
+    import botocore.session
+
+    from eksauth import aws, sso
+
+    del browser_log
+    center.answers, center.pending_polls = answers, 0
+    session = botocore.session.Session(profile="dev")
+    config = sso.resolve_config(session.full_config, profile="dev")
+    with contextlib.suppress(EksAuthError):
+        path = sso.login(
+            aws.oidc_client(session, config.region),
+            config,
+            now=time.time(),
+            say=lambda _: None,
+            cache_dir=sso.default_cache_dir(os.environ),
+            use_device_code=True,
+            timeout=2.0,
+            sleep=lambda _: None,
+        )
+        assert sso.read_json(path) is not None

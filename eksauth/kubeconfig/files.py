@@ -22,6 +22,7 @@ from eksauth.privatefile import (
     LockTimeout,
     PlantedError,
     exclusive,
+    make_private_dirs,
     replace_own,
     replace_private,
 )
@@ -149,6 +150,12 @@ def dump(content: Mapping[str, Any]) -> str:
     )
 
 
+def make_folder(folder: str) -> None:
+    """A missing kubeconfig folder (and its parents), each 0700 whatever the umask; a missing
+    home folder is never made (`privatefile.make_private_dirs`, the one folder maker)."""
+    make_private_dirs(folder, os.path.expanduser("~"))
+
+
 def write_private(path: str, data: bytes) -> None:
     """Replace the kubeconfig `path` with `data` atomically; a missing folder is created 0700.
 
@@ -158,7 +165,7 @@ def write_private(path: str, data: bytes) -> None:
     """
     target = os.path.realpath(path)
     try:
-        os.makedirs(os.path.dirname(target), mode=0o700, exist_ok=True)
+        make_folder(os.path.dirname(target))
         try:
             like: os.stat_result | None = os.stat(target)
         except FileNotFoundError:
@@ -183,7 +190,7 @@ def write_beside(path: str, data: bytes, *, kubeconfig: str | None = None) -> No
             with suppress(FileNotFoundError):
                 st = os.stat(kubeconfig)
                 owner = (st.st_uid, st.st_gid)
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        make_folder(os.path.dirname(path))
         replace_own(path, data, owner=owner)
     except OSError as exc:
         raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from None
@@ -195,7 +202,10 @@ def locked(path: str, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
     concurrent writers (eksauth, kubectl, aws-cli...) each see the others' entries. The lock
     is named after the path as given, as kubectl names it, even when that is a symlink."""
     try:
-        os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+        make_folder(os.path.dirname(path))
+    except OSError as exc:
+        raise KubeconfigError(f"cannot lock {path}: {exc.strerror or exc}") from None
+    try:
         with exclusive(path, timeout):
             yield
     except (LockTimeout, PlantedError) as exc:

@@ -132,6 +132,8 @@ class IdentityCenter:
     authorize_decision: str = "approve"
     token_expires_in: int = 3600
     registration_lifetime: int = 90 * 86400
+    #: Answers given instead of the real ones, by operation (any JSON value, with status 200).
+    answers: dict[str, Any] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     calls: Counter[str] = field(default_factory=Counter)
     clients: dict[str, Client] = field(default_factory=dict)
@@ -312,6 +314,9 @@ class IdentityCenter:
         }
 
 
+_REAL = object()
+
+
 class _OidcHandler(StandInHandler):
     def do_GET(self) -> None:
         center: IdentityCenter = self.standin.center
@@ -342,6 +347,10 @@ class _OidcHandler(StandInHandler):
             return
         with center.lock:
             center.calls[operation] += 1
+            planted = center.answers.get(operation, _REAL)
+        if planted is not _REAL:
+            self.respond(200, json.dumps(planted).encode(), "application/json")
+            return
         try:
             body = json.loads(self.read_body() or b"{}")
             if operation == "RegisterClient":
