@@ -284,3 +284,29 @@ def _keeping_extensions(existing: dict[str, Any], entry: dict[str, Any]) -> dict
         if isinstance(old, dict) and isinstance(new, dict) and "extensions" in old:
             return {**entry, kind: {**new, "extensions": new.get("extensions", old["extensions"])}}
     return entry
+
+
+# -- named extensions (kubectl keeps `extensions` on clusters, users and contexts) ---------------
+
+
+def extension_named(entry: Mapping[str, Any], kind: str, name: str) -> object:
+    """The value of the extension `name` on a `kind` ("cluster", "user", "context") entry,
+    or None when it has none."""
+    body = entry.get(kind)
+    for item in (body.get("extensions") if isinstance(body, Mapping) else None) or []:
+        if isinstance(item, Mapping) and item.get("name") == name:
+            return item.get("extension")
+    return None
+
+
+def put_extension(entry: dict[str, Any], kind: str, name: str, value: object) -> None:
+    """Set the extension `name` on a `kind` entry to `value`, replacing it where it stands."""
+    body = entry.setdefault(kind, {})
+    listed = body.get("extensions") or []
+    body["extensions"] = listed
+    item = {"extension": value, "name": name}
+    for index, existing in enumerate(listed):
+        if isinstance(existing, dict) and existing.get("name") == name:
+            listed[index] = item
+            return
+    listed.append(item)

@@ -25,8 +25,9 @@ from eksauth.kubeconfig.entries import (
     ClusterError,
     UserOptions,
     cluster_from_description,
+    put_extension,
 )
-from eksauth.kubeconfig.marked import MARK, mark_of, prune, set_extension
+from eksauth.kubeconfig.marked import MARK, mark_of, prune
 from eksauth.kubeconfig.naming import DEFAULT_ALIAS, unique_names
 from eksauth.kubeconfig.shared import DEFAULT_USER, is_shared_user, shared_entries
 from eksauth.kubeconfig.survey import Failure, Found, Progress, Survey
@@ -178,16 +179,16 @@ def _plan(content: dict[str, Any], request: AllRequest, found: Survey) -> Plan:
     _check_users(content, set(user_names))
     for target, context, user in zip(targets, context_names, user_names):
         cluster_entry = copy.deepcopy(target.entries.cluster)
-        set_extension(cluster_entry, "cluster", MARK, _mark(target))
+        put_extension(cluster_entry, "cluster", MARK, _mark(target))
         _put_cluster(content, cluster_entry, plan)
         user_entry = {**copy.deepcopy(target.entries.user), "name": user}
-        set_extension(user_entry, "user", MARK, _profile_mark(target.profile))
+        put_extension(user_entry, "user", MARK, _profile_mark(target.profile))
         _put_user(content, user_entry, plan)
         context_entry: dict[str, Any] = {
             "context": {"cluster": target.cluster.entry_name, "user": user},
             "name": context,
         }
-        set_extension(context_entry, "context", MARK, _mark(target))  # no YAML alias
+        put_extension(context_entry, "context", MARK, _mark(target))  # no YAML alias
         _put_context(content, context_entry, plan)
     if request.prune:
         written = {t.cluster.entry_name for t in targets}
@@ -319,7 +320,7 @@ def _put_cluster(content: dict[str, Any], entry: dict[str, Any], plan: Plan) -> 
             body[key] = entry["cluster"][key]
         ours = [e for e in entry["cluster"]["extensions"] if e["name"] != MARK]
         for item in ours:
-            set_extension(merged, "cluster", item["name"], item["extension"])
+            put_extension(merged, "cluster", item["name"], item["extension"])
         entry = merged
     _replace(content, "clusters", entry, plan)
 
@@ -339,7 +340,7 @@ def _put_context(content: dict[str, Any], entry: dict[str, Any], plan: Plan) -> 
     if existing is not None:  # ours (see `taken`): keep what else it carries (a namespace)
         merged = copy.deepcopy(existing)
         merged["context"].update({k: v for k, v in entry["context"].items() if k != "extensions"})
-        set_extension(merged, "context", MARK, entry["context"]["extensions"][0]["extension"])
+        put_extension(merged, "context", MARK, entry["context"]["extensions"][0]["extension"])
         entry = merged
     _replace(content, "contexts", entry, plan)
 

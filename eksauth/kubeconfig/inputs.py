@@ -16,10 +16,11 @@ entry makes, as kubectl would run it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Callable, NamedTuple
+from typing import Callable, NamedTuple
 
 from eksauth.errors import KubeconfigError, UsageError
 from eksauth.execcred import EXEC_EXTENSION, EXTENSION_KEYS
+from eksauth.kubeconfig.entries import extension_named
 from eksauth.kubeconfig.merged import Context, Merged, load
 from eksauth.request import STS_URL_VARIABLE, TokenRequest, log_sources, request_from
 
@@ -75,21 +76,14 @@ def asked(context: Context) -> Asked:
     cluster = context.cluster
     shared = rewritten.get("provideClusterInfo") is True and cluster is not None
     if shared and cluster is not None and not any(values.get(k) for k in _CLUSTER_KEYS):
-        extension = _extension(cluster.body) or {}
+        found = extension_named({"cluster": cluster.body}, "cluster", EXEC_EXTENSION)
+        extension = found if isinstance(found, Mapping) else {}
         for key, option in EXTENSION_KEYS.items():
             value = extension.get(key)
             if isinstance(value, str) and value.strip() and values.get(option) is None:
                 values[option] = value
                 origins[option] = f"the exec extension of cluster {cluster.name}"
     return Asked(values, env, origins, None)
-
-
-def _extension(cluster: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    for item in cluster.get("extensions") or ():
-        if isinstance(item, Mapping) and item.get("name") == EXEC_EXTENSION:
-            found = item.get("extension")
-            return found if isinstance(found, Mapping) else None
-    return None
 
 
 def names(context: Context, cluster: str) -> bool:

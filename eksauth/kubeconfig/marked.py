@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Optional
 
+from eksauth.kubeconfig.entries import extension_named
+
 MARK = "eksauth/update-kubeconfig-all"
 # (profile, region) that answered ListClusters -> the cluster names it listed.
 Listed = dict[tuple[Optional[str], str], set[str]]
@@ -17,24 +19,10 @@ Listed = dict[tuple[Optional[str], str], set[str]]
 
 def mark_of(entry: dict[str, Any], kind: str) -> dict[str, Any] | None:
     """The MARK extension's value on `entry` (an earlier --all wrote it), or None."""
-    body = entry.get(kind)
-    for item in (body.get("extensions") if isinstance(body, dict) else None) or []:
-        if isinstance(item, dict) and item.get("name") == MARK:
-            value = item.get("extension")
-            return value if isinstance(value, dict) else {}
-    return None
-
-
-def set_extension(entry: dict[str, Any], kind: str, name: str, value: Any) -> None:
-    body = entry.setdefault(kind, {})
-    listed = body.get("extensions") or []
-    body["extensions"] = listed
-    item = {"extension": value, "name": name}
-    for index, existing in enumerate(listed):
-        if isinstance(existing, dict) and existing.get("name") == name:
-            listed[index] = item
-            return
-    listed.append(item)
+    value = extension_named(entry, kind, MARK)
+    if value is None:
+        return None
+    return value if isinstance(value, dict) else {}
 
 
 # -- --prune -------------------------------------------------------------------------------------

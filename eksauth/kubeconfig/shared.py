@@ -18,7 +18,9 @@ from eksauth.kubeconfig.entries import (
     Entries,
     UserOptions,
     build_entries,
+    extension_named,
     merge,
+    put_extension,
 )
 
 TYPE_CHECKING = False
@@ -82,24 +84,12 @@ def extension_of(request: TokenRequest, profile: str | None = None) -> dict[str,
 
 def extension(cluster_entry: dict[str, Any]) -> object:
     """The cluster entry's exec extension, or None."""
-    cluster = cluster_entry.get("cluster")
-    for item in (cluster.get("extensions") if isinstance(cluster, dict) else None) or []:
-        if isinstance(item, dict) and item.get("name") == EXEC_EXTENSION:
-            return item.get("extension")
-    return None
+    return extension_named(cluster_entry, "cluster", EXEC_EXTENSION)
 
 
 def set_extension(cluster_entry: dict[str, Any], values: dict[str, str]) -> None:
     """Put `values` as the cluster entry's exec extension (replacing it where it stands)."""
-    cluster = cluster_entry.setdefault("cluster", {})
-    listed = cluster.get("extensions") or []
-    cluster["extensions"] = listed
-    item = {"extension": values, "name": EXEC_EXTENSION}
-    for index, existing in enumerate(listed):
-        if isinstance(existing, dict) and existing.get("name") == EXEC_EXTENSION:
-            listed[index] = item
-            return
-    listed.append(item)
+    put_extension(cluster_entry, "cluster", EXEC_EXTENSION, values)
 
 
 # -- update-kubeconfig --shared-user -------------------------------------------------------------
