@@ -1,0 +1,136 @@
+"""The platform rules, each asked for Linux, macOS and Windows on whatever machine runs the
+tests: the platform is a parameter, never a patched sys.platform."""
+
+from __future__ import annotations
+
+import ast
+import ntpath
+import os
+import posixpath
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from eksauth import portable, rolesessions, sso
+from eksauth.api import aws_files
+from eksauth.cache import default_cache_dir
+from eksauth.portable import home_folder, open_always
+
+PACKAGE = Path(__file__).resolve().parents[1] / "eksauth"
+HOME_VARIABLES = ("HOME", "USERPROFILE", "HOMEDRIVE", "HOMEPATH")
+
+WINDOWS_ENVS = [
+    {"USERPROFILE": "C:\\Users\\me"},
+    {"USERPROFILE": "C:\\Users\\me", "HOME": "D:\\elsewhere"},  # HOME is not read there
+    {"HOMEDRIVE": "D:", "HOMEPATH": "\\Users\\me"},
+    {"USERPROFILE": "C:\\Users\\me", "HOMEDRIVE": "D:", "HOMEPATH": "\\x"},
+    {"HOME": "C:\\Users\\me"},  # Python >= 3.8 ignores HOME on Windows: no home
+    {},
+]
+POSIX_ENVS = [
+    {"HOME": "/home/me"},
+    {"HOME": "/home/me/"},
+    {"HOME": "/"},
+    {"HOME": "/home/me", "USERPROFILE": "C:\\Users\\other"},  # USERPROFILE is not read there
+    {},  # the password database's entry
+]
+
+
+def _only(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in HOME_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
+class TestHomeFolder:
+    """`home_folder(env, platform)` is `os.path.expanduser("~")` of that platform, botocore's
+    rule, asked of ntpath and posixpath themselves."""
+
+    @pytest.mark.parametrize("env", WINDOWS_ENVS)
+    def test_windows_is_ntpath_expanduser(self, env, monkeypatch) -> None:
+        _only(env, monkeypatch)
+        expanded = ntpath.expanduser("~")
+        assert home_folder(os.environ, "win32") == (expanded if ntpath.isabs(expanded) else None)
+
+    @pytest.mark.parametrize("platform", ["linux", "darwin"])
+    @pytest.mark.parametrize("env", POSIX_ENVS)
+    def test_posix_is_posixpath_expanduser(self, platform, env, monkeypatch) -> None:
+        if not env and not hasattr(os, "getuid"):
+            pytest.skip("no password database on this machine to fall back on")
+        _only(env, monkeypatch)
+        assert home_folder(os.environ, platform) == posixpath.expanduser("~")
+
+    @pytest.mark.parametrize("home", ["", "relative/home"])
+    def test_a_relative_or_empty_home_counts_as_unset(self, home) -> None:
+        """The one difference from expanduser: private files never land under the working
+        folder (or "/"). POSIX falls back on the password database; Windows has none."""
+        if hasattr(os, "getuid"):
+            assert home_folder({"HOME": home}, "linux") == home_folder({}, "linux")
+        assert home_folder({"USERPROFILE": home}, "win32") is None
+
+    def test_every_aws_file_and_cache_folder_follows_the_one_rule(self, tmp_path) -> None:
+        """The aws files, the SSO cache, aws-cli's role sessions and the token cache all sit
+        under the same home, set the way this platform's shells set it."""
+        home = str(tmp_path)
+        env = {"USERPROFILE": home} if sys.platform == "win32" else {"HOME": home}
+        paths = [
+            *aws_files(env),
+            sso.default_cache_dir(env),
+            rolesessions.aws_cli_cache_dir(env),
+        ]
+        if sys.platform != "win32":  # platformdirs' known folder there, not under home
+            paths.append(default_cache_dir(env))
+        for path in paths:
+            assert path is not None
+            assert os.path.commonpath([home, path]) == home, path
+
+
+class TestOpenFlags:
+    def test_binary_is_added_where_the_platform_has_it(self) -> None:
+        windows = SimpleNamespace(O_BINARY=0x8000, O_NOINHERIT=0x80)
+        linux = SimpleNamespace(O_CLOEXEC=0o2000000)
+        assert open_always(windows) == 0x8000
+        assert open_always(linux) == 0o2000000
+        assert open_always(os) == portable.OPEN_ALWAYS
+
+    def test_every_os_open_adds_the_platform_flags(self) -> None:
+        """A new `os.open` without them would read Ctrl-Z as the end of a file on Windows."""
+        calls = 0
+        for path in PACKAGE.rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text())):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "open"
+                    and isinstance(node.func.value, ast.Name)
+                    and node.func.value.id == "os"
+                ):
+                    calls += 1
+                    flags = ast.unparse(node.args[1])
+                    named = flags if "OPEN_ALWAYS" in flags else _assigned(path, flags)
+                    assert "OPEN_ALWAYS" in named, f"{path.name}:{node.lineno}: {flags}"
+        assert calls >= 7
+
+    @pytest.mark.skipif(not hasattr(os, "O_BINARY"), reason="only Windows has O_BINARY")
+    def test_a_ctrl_z_byte_survives_a_round_trip(self, tmp_path) -> None:
+        from eksauth.boundedread import read_text
+        from eksauth.privatefile import replace_private
+
+        path = str(tmp_path / "f")
+        replace_private(path, b"a\nb\x1ac\n")
+        assert (tmp_path / "f").read_bytes() == b"a\nb\x1ac\n"
+        assert read_text(path, what="f") == "a\nb\x1ac\n"
+
+
+def _assigned(path: Path, name: str) -> str:
+    """The right-hand sides assigned to `name` in `path` (`flags = ...` before an os.open)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
+        ):
+            found.append(ast.unparse(node.value))
+    return " ".join(found) if found and all("OPEN_ALWAYS" in f for f in found) else ""
