@@ -134,3 +134,71 @@ def _assigned(path: Path, name: str) -> str:
         ):
             found.append(ast.unparse(node.value))
     return " ".join(found) if found and all("OPEN_ALWAYS" in f for f in found) else ""
+
+
+COMMANDS = [
+    ("eksauth", "eksauth"),
+    ("/usr/local/bin/eksauth", "eksauth"),
+    ("C:\\Users\\me\\.local\\bin\\eksauth.exe", "eksauth"),
+    ("C:/tools/EKSAUTH.EXE", "EKSAUTH"),
+    ("eksauth.exe", "eksauth"),
+    ("aws.exe", "aws"),
+    ("C:\\Program Files\\Amazon\\AWSCLIV2\\aws.exe", "aws"),
+    ("D:\\bin\\aws-iam-authenticator.exe", "aws-iam-authenticator"),
+    ("/opt/aws-iam-authenticator", "aws-iam-authenticator"),
+    ("eksauth-helper", "eksauth-helper"),
+    ("", ""),
+    (None, ""),
+]
+
+
+class TestCommandRecognition:
+    """One owner (`kubeconfig.command.program`) for every reader of an exec's command."""
+
+    @pytest.mark.parametrize(("command", "name"), COMMANDS)
+    def test_program(self, command, name) -> None:
+        from eksauth.kubeconfig.command import program
+
+        assert program(command) == name
+
+    @pytest.mark.parametrize(
+        "command", ["eksauth", "C:\\Users\\me\\.local\\bin\\eksauth.exe", "/opt/x/eksauth"]
+    )
+    def test_the_shared_user_is_recognised_by_any_path(self, command) -> None:
+        from eksauth.kubeconfig.shared import is_shared_user, shared_user
+
+        assert is_shared_user(shared_user("eksauth", command))
+
+    def test_windows_aws_cli_and_authenticator_execs_are_migrated(self) -> None:
+        from eksauth.kubeconfig.migrate import migrate_exec
+
+        aws = {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "C:\\Program Files\\Amazon\\AWSCLIV2\\aws.exe",
+            "args": ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "demo"],
+        }
+        assert migrate_exec(aws) is not None
+        assert aws["command"] == "eksauth"
+        assert aws["args"][:3] == ["token", "--cluster-name", "demo"]
+        authenticator = {
+            "apiVersion": "client.authentication.k8s.io/v1beta1",
+            "command": "D:\\bin\\aws-iam-authenticator.exe",
+            "args": ["token", "-i", "demo", "--region", "eu-west-1"],
+        }
+        assert migrate_exec(authenticator) is not None
+        assert authenticator["command"] == "eksauth"
+
+    @pytest.mark.parametrize(
+        ("argv0", "found"),
+        [
+            ("C:\\venv\\Scripts\\eksauth.exe", True),
+            ("/venv/bin/eksauth", True),
+            ("/venv/bin/eksauth-script.py", True),
+            ("/venv/lib/eksauth/__main__.py", False),
+        ],
+    )
+    def test_the_running_script_is_recognised(self, argv0, found, tmp_path) -> None:
+        from eksauth.kubeconfig.command import running_script
+
+        python = str(tmp_path / "python")  # no eksauth beside it
+        assert (running_script(argv0, python) is not None) is found

@@ -12,6 +12,7 @@ from typing import Any
 
 from eksauth.errors import UsageError
 from eksauth.execcred import EXEC_EXTENSION, EXTENSION_KEYS
+from eksauth.kubeconfig.command import program
 from eksauth.kubeconfig.entries import (
     EXEC_API_VERSION,
     Cluster,
@@ -48,7 +49,7 @@ def shared_user(name: str, command: str = "eksauth") -> dict[str, Any]:
 
 def _runs_eksauth(exec_: dict[str, Any]) -> bool:
     """`command: eksauth`, or a path to it (written when eksauth is not on PATH)."""
-    return str(exec_.get("command", "")).rsplit("/", 1)[-1] == "eksauth"
+    return program(exec_.get("command")) == "eksauth"
 
 
 def is_shared_user(entry: dict[str, Any]) -> bool:
