@@ -202,3 +202,77 @@ class TestCommandRecognition:
 
         python = str(tmp_path / "python")  # no eksauth beside it
         assert (running_script(argv0, python) is not None) is found
+
+
+class _Msvcrt:
+    """Stands in for Windows' msvcrt off Windows: `locking(fd, LK_NBLCK, n)` fails with
+    PermissionError while another descriptor of the same file holds its first bytes."""
+
+    LK_NBLCK = 2  # msvcrt's value
+
+    def __init__(self) -> None:
+        self.held: dict[tuple[int, int], int] = {}
+        self.calls: list[tuple[int, int]] = []
+
+    def locking(self, fd: int, mode: int, nbytes: int) -> None:
+        self.calls.append((mode, nbytes))
+        st = os.fstat(fd)
+        holder = self.held.setdefault((st.st_dev, st.st_ino), fd)
+        if holder != fd:
+            raise PermissionError(13, "Permission denied")
+
+
+class TestLockChoice:
+    """The platform picks the lock call; msvcrt is reached through `locks.windows_locking`."""
+
+    def _two(self, tmp_path) -> tuple[int, int]:
+        path = str(tmp_path / "entry.lock")
+        flags = os.O_RDWR | os.O_CREAT | portable.OPEN_ALWAYS
+        return os.open(path, flags, 0o600), os.open(path, flags, 0o600)
+
+    def test_windows_takes_msvcrts_non_blocking_lock(self, tmp_path, monkeypatch) -> None:
+        from eksauth import locks
+
+        msvcrt = _Msvcrt()
+        monkeypatch.setattr(locks, "windows_locking", lambda: msvcrt)
+        first, second = self._two(tmp_path)
+        try:
+            assert locks._try_lock(first, "win32")
+            assert not locks._try_lock(second, "win32")  # held: no wait, no exception
+            assert msvcrt.calls == [(msvcrt.LK_NBLCK, 1), (msvcrt.LK_NBLCK, 1)]
+        finally:
+            os.close(first)
+            os.close(second)
+
+    @pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX's; Windows has msvcrt")
+    @pytest.mark.parametrize("platform", ["linux", "darwin"])
+    def test_posix_takes_flock_and_never_msvcrt(self, platform, tmp_path, monkeypatch) -> None:
+        from eksauth import locks
+
+        def no_msvcrt() -> None:
+            raise AssertionError("msvcrt asked for on " + platform)
+
+        monkeypatch.setattr(locks, "windows_locking", no_msvcrt)
+        first, second = self._two(tmp_path)
+        try:
+            assert locks._try_lock(first, platform)
+            assert not locks._try_lock(second, platform)
+            os.close(first)
+            first = -1
+            assert locks._try_lock(second, platform)  # closing released it
+        finally:
+            for fd in (first, second):
+                if fd >= 0:
+                    os.close(fd)
+
+    @pytest.mark.skipif(sys.platform != "win32", reason="the real msvcrt exists only on Windows")
+    def test_the_real_msvcrt_lock_excludes_a_second_descriptor(self, tmp_path) -> None:
+        from eksauth import locks
+
+        first, second = self._two(tmp_path)
+        try:
+            assert locks._try_lock(first)
+            assert not locks._try_lock(second)
+        finally:
+            os.close(first)
+            os.close(second)
