@@ -21,6 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 NAME = "eksauth"
+# kubectl prints an exec's installHint whenever it cannot find the command (for every missing
+# plugin, not only eksauth), so each exec entry eksauth writes carries this one.
+INSTALL_HINT = (
+    "eksauth is not on kubectl's PATH. Install it (pipx install eksauth, or pipx install . from"
+    " a checkout; then pipx ensurepath), or rerun eksauth update-kubeconfig to write its full path"
+)
 
 
 @dataclass(frozen=True)

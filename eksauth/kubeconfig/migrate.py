@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from eksauth import awsargs
 from eksauth.awsargs import TOKEN_NEUTRAL
 from eksauth.errors import UsageError
+from eksauth.kubeconfig.command import INSTALL_HINT
 from eksauth.kubeconfig.command import program as command_program
 from eksauth.kubeconfig.entries import EXEC_API_VERSION
 
@@ -116,8 +117,9 @@ def migrate_exec(
         notes.append(f"{program} token -> eksauth token" + _dropped(dropped))
     elif program != "eksauth":
         return None
-    if notes:  # an exec that already runs eksauth keeps its own command
+    if notes:  # an exec that already runs eksauth keeps its own command (and hint)
         exec_["command"] = command
+        exec_["installHint"] = INSTALL_HINT  # another program's hint would mislead
     if exec_.get("apiVersion") == OLD_EXEC_API_VERSION:
         exec_["apiVersion"] = EXEC_API_VERSION
         notes.append("apiVersion v1alpha1 -> v1beta1")
