@@ -318,6 +318,8 @@ def _owned_regular_file(st: os.stat_result) -> bool:
 def file_problem(st: os.stat_result) -> str | None:
     """Why a file (lstat'ed) shared with aws-cli cannot be trusted, or None: it must be a
     regular file of ours that no one else can write to."""
+    if _reparse_point(st):
+        return "it is a link (a Windows reparse point)"
     if not stat.S_ISREG(st.st_mode):
         return "it is not a regular file"
     if not _owned(st):
@@ -351,6 +353,8 @@ def folder_problem(st: os.stat_result, *, private: bool = True) -> str | None:
     folder we own that no one else can write to. `private` (our own cache) also refuses one
     others can open; the folders we share with aws-cli (`~/.aws/sso/cache`, `~/.aws/cli/cache`)
     follow its umask, so there only group/other write is refused."""
+    if _reparse_point(st):
+        return "it is a link (a Windows reparse point)"
     if not stat.S_ISDIR(st.st_mode):
         return "it is not a folder"
     if not _owned(st):
@@ -359,6 +363,12 @@ def folder_problem(st: os.stat_result, *, private: bool = True) -> str | None:
     if hasattr(os, "getuid") and mode & (0o077 if private else 0o022):
         return f"others can {'open' if private else 'write to'} it (mode {mode:04o})"
     return None
+
+
+def _reparse_point(st: os.stat_result) -> bool:
+    """Windows has no O_NOFOLLOW, and lstat reports a junction as a plain folder: its file
+    attributes still say it is a reparse point (a symlink or junction). Elsewhere: never."""
+    return bool(getattr(st, "st_file_attributes", 0) & stat.FILE_ATTRIBUTE_REPARSE_POINT)
 
 
 def path_problem(path: str, *, private: bool = True) -> str | None:

@@ -276,3 +276,33 @@ class TestLockChoice:
         finally:
             os.close(first)
             os.close(second)
+
+
+class TestReparsePoints:
+    """Where there is no O_NOFOLLOW (Windows), a folder or file that is a reparse point (a
+    symlink, or a junction, which lstat reports as a plain folder) is refused by its file
+    attributes. Given here as the stat result Windows would return for a real private folder."""
+
+    def _as_windows_reports(self, path, attributes: int) -> SimpleNamespace:
+        st = os.stat(path, follow_symlinks=False)
+        return SimpleNamespace(st_mode=st.st_mode, st_uid=st.st_uid, st_file_attributes=attributes)
+
+    def test_a_junction_for_the_cache_folder_is_refused(self, tmp_path) -> None:
+        from eksauth.cache import folder_problem
+
+        folder = tmp_path / "eksauth"
+        folder.mkdir(mode=0o700)
+        plain = self._as_windows_reports(folder, 0x10)  # FILE_ATTRIBUTE_DIRECTORY
+        junction = self._as_windows_reports(folder, 0x10 | 0x400)  # ... | REPARSE_POINT
+        assert folder_problem(plain) is None  # type: ignore[arg-type]
+        assert folder_problem(junction) == "it is a link (a Windows reparse point)"  # type: ignore[arg-type]
+
+    def test_a_linked_aws_file_is_refused(self, tmp_path) -> None:
+        from eksauth.cache import file_problem
+
+        path = tmp_path / "token.json"
+        path.write_text("{}")
+        path.chmod(0o600)
+        assert file_problem(self._as_windows_reports(path, 0x20)) is None  # type: ignore[arg-type]
+        linked = self._as_windows_reports(path, 0x20 | 0x400)
+        assert file_problem(linked) == "it is a link (a Windows reparse point)"  # type: ignore[arg-type]
