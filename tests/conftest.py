@@ -104,9 +104,9 @@ def mkfifo(path: str | os.PathLike[str], mode: int = 0o666) -> None:
 
 def tool(name: str) -> str:
     """An executable of the test environment: beside this Python (a venv's bin), else on PATH."""
-    beside = BIN / name
-    if beside.exists():
-        return str(beside)
+    for beside in (BIN / name, BIN / f"{name}.exe"):  # a venv's bin, or Windows' Scripts
+        if beside.exists():
+            return str(beside)
     found = shutil.which(name)
     if found is None:
         pytest.skip(f"{name} is neither beside {sys.executable} nor on PATH")
