@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import os
 
-from eksauth.cache import FORMAT, FUTURE_SLACK_SECONDS, Cache, home_folder
+from eksauth.cache import FORMAT, FUTURE_SLACK_SECONDS, Cache
 from eksauth.jsonlite import number
+from eksauth.portable import home_folder
 
 try:
     # hashlib loads OpenSSL first (3 ms of a 20 ms hit); the builtin BLAKE2 needs nothing.

@@ -12,6 +12,7 @@ import os
 import stat
 
 from eksauth.errors import EksAuthError
+from eksauth.portable import NONBLOCK, OPEN_ALWAYS
 
 MAX_BYTES = 16 << 20  # far above any real kubeconfig, aws-auth ConfigMap or CA bundle
 
@@ -27,7 +28,7 @@ def read_text(
     """The text of `path`, or None when there is no such file. `what` names it in errors
     ("the aws-auth file"; "" for the path alone); the text keeps the file's line endings."""
     name = f"{what} {path}" if what else path
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    flags = os.O_RDONLY | NONBLOCK | OPEN_ALWAYS
     try:
         fd = os.open(path, flags)
     except FileNotFoundError:

@@ -30,6 +30,7 @@ import stat
 import sys
 
 from eksauth import jsonlite
+from eksauth.portable import NOFOLLOW, NONBLOCK, OPEN_ALWAYS, home_folder
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
@@ -52,44 +53,28 @@ LOCK_WAIT_SECONDS = 10.0
 # clock itself stepped back since it was written.
 FUTURE_SLACK_SECONDS = 60
 _MAX_ENTRY_BYTES = 64 * 1024
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
-_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
-_NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 
 
-def default_cache_dir(env: Mapping[str, str]) -> str | None:
+def default_cache_dir(env: Mapping[str, str], platform: str = sys.platform) -> str | None:
     """`platformdirs.user_cache_dir("eksauth")`, derived without importing platformdirs.
 
     Linux and macOS follow platformdirs' rules as of 4.14 (an absolute XDG_CACHE_HOME wins; a
-    relative HOME counts as unset); a test proves the two agree. Elsewhere platformdirs itself
-    is asked.
+    relative HOME counts as unset); a test proves the two agree. On Windows platformdirs itself
+    is asked (`%LOCALAPPDATA%\\eksauth\\Cache`, from the known-folder API).
     None when no home folder can be found (kubelet nodes without HOME, for instance).
     """
-    if sys.platform == "win32":
-        import platformdirs  # only Windows pays for it
+    if platform == "win32":
+        from platformdirs.windows import Windows  # only Windows pays for it
 
-        return platformdirs.user_cache_dir(APP_NAME, appauthor=False)
+        return Windows(APP_NAME, appauthor=False).user_cache_dir
     xdg = env.get("XDG_CACHE_HOME", "")
     if os.path.isabs(xdg):
         return os.path.join(xdg, APP_NAME)
-    home = home_folder(env)
+    home = home_folder(env, platform)
     if home is None:
         return None
-    base = "Library/Caches" if sys.platform == "darwin" else ".cache"
-    return os.path.join(home, base, APP_NAME)
-
-
-def home_folder(env: Mapping[str, str]) -> str | None:
-    """HOME when absolute, else the password database's; None when neither is usable."""
-    home = env.get("HOME")
-    if home is None or not os.path.isabs(home):
-        try:
-            import pwd  # POSIX only, and only without a usable HOME
-
-            home = pwd.getpwuid(os.getuid()).pw_dir.rstrip("/") or "/"
-        except (ImportError, KeyError):
-            return None
-    return home if os.path.isabs(home) else None
+    base = "Library/Caches" if platform == "darwin" else ".cache"
+    return "/".join((home, base, APP_NAME))
 
 
 def read_owned_file(path: str, max_bytes: int, *, private: bool = True) -> bytes | None:
@@ -100,12 +85,7 @@ def read_owned_file(path: str, max_bytes: int, *, private: bool = True) -> bytes
     a file others may write to is refused. `private` also refuses files others may read (our
     own cache; the folders shared with aws-cli follow its umask).
     """
-    flags = (
-        os.O_RDONLY
-        | getattr(os, "O_NOFOLLOW", 0)
-        | getattr(os, "O_NONBLOCK", 0)
-        | getattr(os, "O_CLOEXEC", 0)
-    )
+    flags = os.O_RDONLY | NOFOLLOW | NONBLOCK | OPEN_ALWAYS
     try:
         fd = os.open(path, flags)
     except OSError:
@@ -298,7 +278,7 @@ class Cache:
 def _open_lock(path: str) -> int:
     """The lock file, opened; one that is not our private regular file is repaired (ours,
     with loose modes: chmod 0600) or replaced (anything else in our own folder)."""
-    flags = os.O_RDWR | os.O_CREAT | _NOFOLLOW | _CLOEXEC | _NONBLOCK
+    flags = os.O_RDWR | os.O_CREAT | NOFOLLOW | NONBLOCK | OPEN_ALWAYS
     for _attempt in range(2):
         try:
             fd = os.open(path, flags, 0o600)
@@ -338,6 +318,8 @@ def _owned_regular_file(st: os.stat_result) -> bool:
 def file_problem(st: os.stat_result) -> str | None:
     """Why a file (lstat'ed) shared with aws-cli cannot be trusted, or None: it must be a
     regular file of ours that no one else can write to."""
+    if _reparse_point(st):
+        return "it is a link (a Windows reparse point)"
     if not stat.S_ISREG(st.st_mode):
         return "it is not a regular file"
     if not _owned(st):
@@ -371,6 +353,8 @@ def folder_problem(st: os.stat_result, *, private: bool = True) -> str | None:
     folder we own that no one else can write to. `private` (our own cache) also refuses one
     others can open; the folders we share with aws-cli (`~/.aws/sso/cache`, `~/.aws/cli/cache`)
     follow its umask, so there only group/other write is refused."""
+    if _reparse_point(st):
+        return "it is a link (a Windows reparse point)"
     if not stat.S_ISDIR(st.st_mode):
         return "it is not a folder"
     if not _owned(st):
@@ -379,6 +363,12 @@ def folder_problem(st: os.stat_result, *, private: bool = True) -> str | None:
     if hasattr(os, "getuid") and mode & (0o077 if private else 0o022):
         return f"others can {'open' if private else 'write to'} it (mode {mode:04o})"
     return None
+
+
+def _reparse_point(st: os.stat_result) -> bool:
+    """Windows has no O_NOFOLLOW, and lstat reports a junction as a plain folder: its file
+    attributes still say it is a reparse point (a symlink or junction). Elsewhere: never."""
+    return bool(getattr(st, "st_file_attributes", 0) & stat.FILE_ATTRIBUTE_REPARSE_POINT)
 
 
 def path_problem(path: str, *, private: bool = True) -> str | None:

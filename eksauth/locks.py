@@ -13,6 +13,7 @@ import time
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
     from types import TracebackType
+    from typing import Any
 
 
 class Lock:
@@ -54,12 +55,13 @@ def _acquire(fd: int, timeout: float) -> bool:
         delay = min(delay * 2, 0.1)
 
 
-def _try_lock(fd: int) -> bool:
+def _try_lock(fd: int, platform: str = sys.platform) -> bool:
+    """Take the lock without waiting: msvcrt's byte-range lock on Windows, flock elsewhere.
+    Either is released when the descriptor closes, so a killed process leaves none held."""
     try:
-        if sys.platform == "win32":
-            import msvcrt  # Windows only
-
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        if platform == "win32":
+            msvcrt = windows_locking()
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # the first byte, from offset 0
         else:
             import fcntl  # only the miss path locks
 
@@ -67,3 +69,10 @@ def _try_lock(fd: int) -> bool:
     except OSError:
         return False
     return True
+
+
+def windows_locking() -> Any:
+    """The `msvcrt` module: the one seam to Windows-only code, which tests replace elsewhere."""
+    import msvcrt  # Windows only
+
+    return msvcrt

@@ -20,10 +20,11 @@ import os
 import stat
 import time
 
+from eksauth.portable import NOFOLLOW, OPEN_ALWAYS
+
 TEMP_SUFFIX = ".tmp"
 # kubectl waits for another writer's `<file>.lock` for a few seconds; so do we.
 LOCK_WAIT_SECONDS = 10.0
-_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 class PlantedError(OSError):
@@ -49,7 +50,7 @@ def replace_private(
     """
     folder, name = os.path.split(path)
     temp = os.path.join(folder, f".{name}.{os.getpid()}.{time.monotonic_ns()}{TEMP_SUFFIX}")
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | OPEN_ALWAYS
     fd = os.open(temp, flags, 0o600)
     try:
         try:
@@ -117,7 +118,7 @@ def refuse_unless_own(st: os.stat_result, owner: tuple[int, int] | None = None) 
 
 
 def _create(path: str, data: bytes, owner: tuple[int, int] | None) -> None:
-    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | OPEN_ALWAYS
     try:
         fd = os.open(path, flags, 0o600)
     except FileExistsError:  # planted between our look and our create
@@ -154,7 +155,7 @@ class exclusive:
     def __enter__(self) -> exclusive:
         deadline = time.monotonic() + self._timeout
         delay = 0.005
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | OPEN_ALWAYS
         while True:
             try:
                 os.close(os.open(self.lock_path, flags, 0o600))

@@ -23,7 +23,8 @@ from botocore.exceptions import BotoCoreError
 from botocore.utils import JSONFileCache, parse_timestamp
 
 from eksauth import jsonlite
-from eksauth.cache import home_folder, path_problem, read_owned_file
+from eksauth.cache import path_problem, read_owned_file
+from eksauth.portable import home_folder
 from eksauth.privatefile import make_private_dirs, replace_private
 
 # aws-cli's entries are AssumeRole answers, about 2 KB; a bound far above that.

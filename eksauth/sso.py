@@ -124,8 +124,12 @@ def _need(section: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def default_cache_dir(env: Mapping[str, str]) -> str:
-    """``~/.aws/sso/cache``, where botocore and the AWS CLI look (HOME from `env`)."""
-    home = env.get("HOME") or os.path.expanduser("~")
+    """``~/.aws/sso/cache``, where botocore and the AWS CLI look (`portable.home_folder`)."""
+    from eksauth.portable import home_folder
+
+    home = home_folder(env)
+    if home is None:  # no usable home: wherever botocore itself would look
+        return os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))
     return os.path.join(home, ".aws", "sso", "cache")
 
 
@@ -182,7 +186,7 @@ def read_json(path: str) -> dict[str, Any] | None:
 def write_json(path: str, value: Mapping[str, Any]) -> None:
     """Replace `path` atomically, mode 0600, in a folder that passes `check_folder`; missing
     folders are made 0700 (never a missing home)."""
-    from eksauth.cache import home_folder
+    from eksauth.portable import home_folder
 
     folder = os.path.dirname(path)
     make_private_dirs(folder, home_folder(os.environ))

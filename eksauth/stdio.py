@@ -23,7 +23,9 @@ def is_stdout_failure(exc: BaseException) -> bool:
 def stdout_failed(exc: OSError) -> int:
     """Say once that the answer could not be written; detach stdout; exit status 1."""
     try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
+        from eksauth.portable import OPEN_ALWAYS
+
+        devnull = os.open(os.devnull, os.O_WRONLY | OPEN_ALWAYS)
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # no fd 1 at all: nothing left to flush

@@ -95,11 +95,18 @@ def token_in_subprocess(profile: str, cluster: str = "demo") -> str:
     return str(json.loads(done.stdout)["status"]["token"])
 
 
+def mkfifo(path: str | os.PathLike[str], mode: int = 0o666) -> None:
+    """`os.mkfifo`, or the test skips where the platform has no FIFOs (Windows)."""
+    if not hasattr(os, "mkfifo"):
+        pytest.skip("Windows has no FIFOs (os.mkfifo): the non-blocking-open rules are POSIX's")
+    os.mkfifo(path, mode)
+
+
 def tool(name: str) -> str:
     """An executable of the test environment: beside this Python (a venv's bin), else on PATH."""
-    beside = BIN / name
-    if beside.exists():
-        return str(beside)
+    for beside in (BIN / name, BIN / f"{name}.exe"):  # a venv's bin, or Windows' Scripts
+        if beside.exists():
+            return str(beside)
     found = shutil.which(name)
     if found is None:
         pytest.skip(f"{name} is neither beside {sys.executable} nor on PATH")

@@ -215,6 +215,22 @@ class TestUnusableFolders:
 # Older ones use the relative path as is, and the newest a Python 3.9 can install is 4.4.0.
 # eksauth does not import platformdirs on Linux or macOS, so its version changes nothing there.
 PLATFORMDIRS = tuple(int(part) for part in re.findall(r"\d+", platformdirs.__version__)[:3])
+# XDG_CACHE_HOME also wins on macOS from this platformdirs release (eksauth follows it there).
+MACOS_XDG = (4, 6, 0)
+
+
+def _platformdirs_class(platform: str) -> type[platformdirs.PlatformDirsABC]:
+    if platform == "win32":
+        from platformdirs.windows import Windows
+
+        return Windows
+    if platform == "darwin":
+        from platformdirs.macos import MacOS
+
+        return MacOS
+    from platformdirs.unix import Unix
+
+    return Unix
 
 
 class TestCacheFolder:
@@ -230,19 +246,45 @@ class TestCacheFolder:
         ],
         ids=["home", "xdg", "relative-xdg", "empty-xdg", "relative-home", "no-home"],
     )
+    @pytest.mark.parametrize("platform", ["linux", "darwin"])
     def test_matches_platformdirs(
-        self, env: dict[str, str], since: tuple[int, int, int] | None, monkeypatch
+        self,
+        platform: str,
+        env: dict[str, str],
+        since: tuple[int, int, int] | None,
+        monkeypatch,
     ) -> None:
+        """platformdirs' class for `platform`, asked here whatever this machine is."""
+        if platform == "darwin" and env.get("XDG_CACHE_HOME"):
+            since = max(since or (0, 0, 0), MACOS_XDG)
         if since is not None and since > PLATFORMDIRS:
             pytest.skip(
                 f"platformdirs {platformdirs.__version__} predates this rule"
                 f" ({'.'.join(map(str, since))}); test_relative_paths_count_as_unset pins it"
             )
+        if not env.get("HOME", "/").startswith("/") and sys.platform == "win32":
+            pytest.skip("platformdirs' POSIX classes read HOME with this machine's os.path")
         for name in ("HOME", "XDG_CACHE_HOME"):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():
             monkeypatch.setenv(name, value)
-        assert default_cache_dir(os.environ) == platformdirs.user_cache_dir("eksauth")
+        theirs = _platformdirs_class(platform)("eksauth").user_cache_dir
+        assert default_cache_dir(os.environ, platform) == theirs
+
+    def test_windows_is_localappdata_eksauth_cache(self, tmp_path: Path, monkeypatch) -> None:
+        """platformdirs' Windows rule, asked on any machine through its folder override."""
+        if PLATFORMDIRS < (4, 8, 0):
+            pytest.skip(
+                f"platformdirs {platformdirs.__version__} has no WIN_PD_OVERRIDE_LOCAL_APPDATA"
+                " to ask it off Windows"
+            )
+        local = "C:\\Users\\me\\AppData\\Local"
+        monkeypatch.setenv("WIN_PD_OVERRIDE_LOCAL_APPDATA", local)
+        if sys.platform == "win32":
+            local = os.path.normpath(local)
+        theirs = _platformdirs_class("win32")("eksauth", appauthor=False).user_cache_dir
+        assert default_cache_dir({}, "win32") == theirs
+        assert theirs.replace("/", "\\") == local + "\\eksauth\\Cache"
 
     def test_relative_paths_count_as_unset(self) -> None:
         home = {"HOME": "/home/someone"}

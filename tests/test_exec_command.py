@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eksauth.kubeconfig.command import ExecCommand, exec_command
+from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command
 from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
 
 USER_ARN = "arn:aws:iam::111122223333:user/alice"
@@ -128,6 +128,18 @@ class TestKubectlFindsIt:
         assert "note" not in done.stderr
         assert self.written(env) == "eksauth"
         self.kubectl(env)
+
+    def test_kubectl_prints_the_install_hint_when_eksauth_is_missing(self, env, eks_api) -> None:
+        """Written with PATH finding eksauth, run by a kubectl whose PATH has none."""
+        env["PATH"] = f"{BIN}{os.pathsep}{SYSTEM_PATH}"
+        update = ["eksauth", "update-kubeconfig", "--name", "demo", *self.offline(eks_api)]
+        assert subprocess.run(update, env=env, capture_output=True, check=False).returncode == 0
+        env["PATH"] = SYSTEM_PATH
+        done = kubectl_version(env)
+        assert done.returncode != 0
+        assert "executable eksauth not found" in done.stderr
+        assert INSTALL_HINT in done.stderr
+        assert eks_api.seen == []
 
     def test_migrate_off_path(self, env, eks_api) -> None:
         config = Path(env["KUBECONFIG"])

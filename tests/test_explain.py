@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, requires_awscli, tool
+from tests.conftest import ACCESS_KEY, SECRET_KEY, mkfifo, requires_awscli, tool
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer
 from tests.standins.hostile_http import BadDateServer, DrippingServer, RecordingServer
@@ -338,7 +338,7 @@ class TestBounded:
         self, eksauth, alice, eks_api: EksApiServer, tmp_path, monkeypatch
     ) -> None:
         fifo = tmp_path / "ca.fifo"
-        os.mkfifo(fifo)
+        mkfifo(fifo)
         config = write(
             tmp_path / "config",
             clusters=[

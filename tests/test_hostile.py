@@ -9,7 +9,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import pwd
 import stat
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from tests.conftest import (
     SEED_TOKEN,
     SEED_URL,
     cache_dir,
+    mkfifo,
     tool,
 )
 from tests.standins._server import StandInHandler, StandInServer
@@ -45,6 +45,10 @@ OFFLINE = (
     "--ca-data",
     base64.b64encode(PEM).decode(),
 )
+try:
+    import pwd
+except ImportError:  # Windows: no password database, and the two-user cases skip
+    pwd = None  # type: ignore[assignment]
 IS_ROOT = hasattr(os, "geteuid") and os.geteuid() == 0
 NEEDS_ROOT = pytest.mark.skipif(
     not IS_ROOT, reason="two-user cases need root to create a throwaway user and chown to it"
@@ -103,7 +107,7 @@ class TestPlanted:
     def test_fifo_at_the_ca_file_is_refused_without_hanging(self, tmp_path: Path) -> None:
         config = tmp_path / "kube" / "config"
         config.parent.mkdir()
-        os.mkfifo(config.parent / "demo-ca.crt")
+        mkfifo(config.parent / "demo-ca.crt")
         result = run_installed(
             "update-kubeconfig", "--name", "demo", "--kubelet", "--kubeconfig", str(config),
             *OFFLINE, text=True, timeout=20,
@@ -273,7 +277,7 @@ class TestCacheNeverBlocks:
     def test_a_fifo_entry_hangs_nothing(self, eksauth, tmp_path: Path) -> None:
         entry = self.entry(eksauth, tmp_path)
         entry.unlink()
-        os.mkfifo(entry, 0o600)
+        mkfifo(entry, 0o600)
         for args in (ARGS, ("cache", "list"), ("cache", "clear")):
             result = run_installed(*args, text=True, timeout=20)
             assert result.returncode == 0, (args, result.stderr)
@@ -342,7 +346,7 @@ class TestCacheNeverBlocks:
         entry = self.entry(eksauth, tmp_path)
         lock = entry.with_suffix(".lock")
         lock.unlink()
-        os.mkfifo(lock, 0o600)
+        mkfifo(lock, 0o600)
         result = eksauth(*ARGS, "--refresh", "-v", now=FROZEN + 60)
         assert result.exit_code == 0
         assert stat.S_ISREG(lock.lstat().st_mode)
@@ -360,7 +364,7 @@ class TestCacheNeverBlocks:
 
 def test_a_fifo_or_huge_kubeconfig_is_one_line_and_no_hang(tmp_path: Path) -> None:
     fifo = tmp_path / "fifo"
-    os.mkfifo(fifo)
+    mkfifo(fifo)
     huge = tmp_path / "huge"
     with huge.open("wb") as stream:
         stream.truncate(17 << 20)

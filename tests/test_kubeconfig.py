@@ -20,6 +20,7 @@ from eksauth.errors import KubeconfigError
 from eksauth.kubeconfig import entries as kc_entries
 from eksauth.kubeconfig import files
 from eksauth.kubeconfig import migrate as kc_migrate
+from eksauth.kubeconfig.command import INSTALL_HINT
 from eksauth.kubeconfig.entries import Cluster, UserOptions
 from tests.standins.moto_eks import create_cluster
 
@@ -60,6 +61,7 @@ users:
       - --region
       - eu-west-1
       command: eksauth
+      installHint: {INSTALL_HINT}
       interactiveMode: IfAvailable
 """
 
@@ -203,6 +205,7 @@ class TestUpdateOffline:
             "args": [*args.split(), "--role-session-name", "alice"],
             "command": "eksauth",
             "env": [{"name": "AWS_PROFILE", "value": "dev"}],
+            "installHint": INSTALL_HINT,
             "interactiveMode": "IfAvailable",
         }
 
@@ -532,7 +535,12 @@ class TestMigrateExec:
     def test_migrated(self, command, args, expected, note) -> None:
         exec_ = {"apiVersion": V1BETA1, "command": command, "args": args.split()}
         got = kc_migrate.migrate_exec(exec_)
-        assert exec_ == {"apiVersion": V1BETA1, "command": "eksauth", "args": expected.split()}
+        assert exec_ == {
+            "apiVersion": V1BETA1,
+            "command": "eksauth",
+            "args": expected.split(),
+            "installHint": INSTALL_HINT,
+        }
         if note is not None:
             assert got == note
         assert kc_migrate.migrate_exec(exec_) is None  # idempotent
@@ -545,7 +553,12 @@ class TestMigrateExec:
         env = [{"name": name, "value": "x"} for name in names]
         exec_ = {"command": "aws", "args": AWS_CLI.split(), "env": env}
         kc_migrate.migrate_exec(exec_)
-        assert exec_ == {"command": "eksauth", "args": TOKEN.split(), "env": env}
+        assert exec_ == {
+            "command": "eksauth",
+            "args": TOKEN.split(),
+            "env": env,
+            "installHint": INSTALL_HINT,
+        }
 
     def test_a_refused_exec_is_not_touched(self) -> None:
         args = ["--ca-bundle", "/etc/ca.pem", "eks", "get-token"]  # no cluster: refused
@@ -675,7 +688,9 @@ class TestMigrateCommand:
         assert mode(migrate.backup) == 0o600  # a new file: private
         assert mode(migrate.path) == 0o640  # a rewritten file keeps its mode, as kubectl does
         expected = aws_cli_config()
-        expected["users"][1]["user"]["exec"].update(command="eksauth", args=TOKEN.split())
+        expected["users"][1]["user"]["exec"].update(
+            command="eksauth", args=TOKEN.split(), installHint=INSTALL_HINT
+        )
         assert read(migrate.path) == expected
 
     def test_a_rerun_changes_nothing(self, migrate) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import calendar
 import json
 import os
-import pty
 import select
 import signal
 import stat
@@ -30,7 +29,7 @@ from freezegun import freeze_time
 from eksauth import aws, rolesessions, token
 from eksauth.api import token_key
 from eksauth.request import make_request
-from tests.conftest import ACCESS_KEY, BIN, FROZEN, SECRET_KEY, tool
+from tests.conftest import ACCESS_KEY, BIN, FROZEN, SECRET_KEY, mkfifo, tool
 
 ACCOUNT = "111122223333"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/EksAdmin"
@@ -225,6 +224,7 @@ class Terminal:
 
 def run_in_terminal(argv: list[str], env: dict[str, str], timeout: float = 60) -> Terminal:
     """Run `argv` on a pseudo-terminal (its controlling tty); answer each MFA prompt."""
+    pty = pytest.importorskip("pty", reason="pseudo-terminals are POSIX's (no pty on Windows)")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # fork with server threads: we exec
         pid, fd = pty.fork()
@@ -375,7 +375,7 @@ class TestHostileFiles:
             }
         }
         if kind == "fifo":
-            os.mkfifo(path)
+            mkfifo(path)
         elif kind == "symlink":
             target = tmp_path / "elsewhere.json"
             good["Credentials"]["Expiration"] = "2099-01-01T00:00:00Z"
@@ -460,7 +460,7 @@ class TestCacheCommands:
             "AssumedRoleUser": {"Arn": f"arn:aws:sts::{ACCOUNT}:assumed-role/Ops/someone"},
         }
         (folder / "0123abcd.json").write_text(json.dumps(entry))
-        os.mkfifo(folder / "fifo.json")
+        mkfifo(folder / "fifo.json")
         (folder / "junk.json").write_text("{")
         rows = json.loads(eksauth("cache", "list", "--json").stdout)
         assert rows == [
@@ -514,7 +514,7 @@ def test_a_fifo_planted_as_a_token_entry_never_stalls(sts_env, tmp_path) -> None
     assert first.returncode == 0, first.stderr
     (entry,) = (tmp_path / "xdg-cache" / "eksauth").glob("token-*.json")
     entry.unlink()
-    os.mkfifo(entry, 0o600)
+    mkfifo(entry, 0o600)
     again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20, check=False)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("k8s-aws-v1.")

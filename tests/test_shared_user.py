@@ -8,6 +8,8 @@ import base64
 import pytest
 import yaml
 
+from eksauth.kubeconfig.command import INSTALL_HINT
+
 EXT = "client.authentication.k8s.io/exec"
 CA = base64.b64encode(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n").decode()
 OFFLINE = ("--region", "eu-west-1", "--endpoint", "https://prod.example", "--ca-data", CA)
@@ -75,6 +77,7 @@ class TestUpdate:
                         "apiVersion": "client.authentication.k8s.io/v1beta1",
                         "args": ["token"],
                         "command": "eksauth",
+                        "installHint": INSTALL_HINT,
                         "interactiveMode": "IfAvailable",
                         "provideClusterInfo": True,
                     }
@@ -175,6 +178,17 @@ class TestMigrate:
         assert "warning: left user u: " in result.stderr
         assert reason in result.stderr
         assert yaml.safe_load(kubeconfig.read_text()) == content
+
+    def test_a_user_with_eksauths_own_install_hint_is_shared(self, eksauth, kubeconfig) -> None:
+        """update-kubeconfig writes INSTALL_HINT into every exec; the shared user carries it
+        too, so nothing is lost by sharing (any other hint is, and stays: above)."""
+        user = token_user("u", "-c", "prod", "--region", "eu-west-1", installHint=INSTALL_HINT)
+        kubeconfig.write_text(yaml.safe_dump(kubeconfig_with([user], [("p", "prod", "u")])))
+        result = eksauth("migrate-kubeconfig", "--shared-user")
+        assert result.exit_code == 0, result.stderr
+        (shared,) = yaml.safe_load(kubeconfig.read_text())["users"]
+        assert shared["name"] == "eksauth"
+        assert shared["user"]["exec"]["installHint"] == INSTALL_HINT
 
     def test_conflicts(self, eksauth, kubeconfig) -> None:
         content = kubeconfig_with(

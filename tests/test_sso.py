@@ -25,7 +25,7 @@ import pytest
 
 from eksauth import aws, browser, sso
 from eksauth.errors import SsoError
-from tests.conftest import token_in_subprocess
+from tests.conftest import mkfifo, token_in_subprocess
 from tests.standins.sso import (
     SSO_CONFIG,
     START_URL,
@@ -352,7 +352,7 @@ class TestTokenFile:
         good = tmp_path / "good.json"
         good.write_text('{"a": 1}')
         (tmp_path / "link.json").symlink_to(good)
-        os.mkfifo(tmp_path / "fifo.json")
+        mkfifo(tmp_path / "fifo.json")
         (tmp_path / "big.json").write_text(json.dumps({"a": "x" * sso.MAX_FILE_BYTES}))
         (tmp_path / "list.json").write_text("[]")
         assert sso.read_json(str(good)) == {"a": 1}

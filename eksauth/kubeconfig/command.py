@@ -21,6 +21,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 NAME = "eksauth"
+# kubectl prints an exec's installHint whenever it cannot find the command (for every missing
+# plugin, not only eksauth), so each exec entry eksauth writes carries this one.
+INSTALL_HINT = (
+    "eksauth is not on kubectl's PATH. Install it (pipx install eksauth, or pipx install . from"
+    " a checkout; then pipx ensurepath), or rerun eksauth update-kubeconfig to write its full path"
+)
 
 
 @dataclass(frozen=True)
@@ -31,13 +37,20 @@ class ExecCommand:
     note: str | None = None
 
 
+def program(command: object) -> str:
+    """The program an exec `command` names, as every platform's kubectl would find it:
+    `eksauth`, `/usr/local/bin/eksauth`, `C:\\tools\\eksauth.exe` and `eksauth.EXE` are all
+    `eksauth` (kubeconfigs travel between machines, so either separator counts everywhere)."""
+    name = str(command or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name[: -len(".exe")] if name.lower().endswith(".exe") else name
+
+
 def running_script(argv0: str, executable: str) -> str | None:
     """The eksauth script this process runs as: argv[0] when it is the console script, else
     (`python -m eksauth`, where argv[0] is the package's __main__.py, or an embedding program)
     the script installed beside `executable`, if there is one.
     """
-    name = os.path.basename(argv0).lower()
-    if name in (NAME, f"{NAME}.exe", f"{NAME}-script.py"):
+    if program(argv0).lower() == NAME or os.path.basename(argv0).lower() == f"{NAME}-script.py":
         return os.path.abspath(argv0)
     beside = os.path.join(os.path.dirname(executable), NAME)
     return beside if os.path.isfile(beside) and os.access(beside, os.X_OK) else None

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from eksauth.errors import EksAuthError, UsageError
+from eksauth.kubeconfig.command import INSTALL_HINT
 from eksauth.kubeconfig.files import expand
 from eksauth.request import check_cluster_name
 
@@ -218,6 +219,7 @@ def exec_entry(cluster: Cluster, options: UserOptions) -> dict[str, Any]:
             cluster.name, cluster_id=cluster.cluster_id, region=cluster.region
         ).argv(),
         "command": options.command,
+        "installHint": INSTALL_HINT,
     }
     if options.profile:
         exec_["env"] = [{"name": "AWS_PROFILE", "value": options.profile}]

@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 from eksauth import awsargs
 from eksauth.awsargs import TOKEN_NEUTRAL
 from eksauth.errors import UsageError
+from eksauth.kubeconfig.command import INSTALL_HINT
+from eksauth.kubeconfig.command import program as command_program
 from eksauth.kubeconfig.entries import EXEC_API_VERSION
 
 # Removed from kubectl in 1.24; v1beta1 carries the same ExecCredential fields.
@@ -105,7 +107,7 @@ def migrate_exec(
 
     `region_hint` is the region to suggest for an authenticator exec that names none."""
     args = [str(a) for a in exec_.get("args") or []]
-    program = _program(exec_.get("command"))
+    program = command_program(exec_.get("command"))
     notes: list[str] = []
     if program in ("aws", "eksauth") and "eks" in args and "get-token" in args:
         exec_["args"], dropped = _from_aws(args, exec_)
@@ -115,8 +117,9 @@ def migrate_exec(
         notes.append(f"{program} token -> eksauth token" + _dropped(dropped))
     elif program != "eksauth":
         return None
-    if notes:  # an exec that already runs eksauth keeps its own command
+    if notes:  # an exec that already runs eksauth keeps its own command (and hint)
         exec_["command"] = command
+        exec_["installHint"] = INSTALL_HINT  # another program's hint would mislead
     if exec_.get("apiVersion") == OLD_EXEC_API_VERSION:
         exec_["apiVersion"] = EXEC_API_VERSION
         notes.append("apiVersion v1alpha1 -> v1beta1")
@@ -134,14 +137,9 @@ def as_eksauth(exec_: Mapping[str, Any]) -> dict[str, Any] | str:
         migrate_exec(rewritten)
     except _Unmigratable as exc:
         return str(exc)
-    if _program(rewritten.get("command")) != "eksauth":
+    if command_program(rewritten.get("command")) != "eksauth":
         return f"it runs {exec_.get('command')!r}, not eksauth, aws or aws-iam-authenticator"
     return rewritten
-
-
-def _program(command: object) -> str:
-    name = str(command or "").replace("\\", "/").rsplit("/", 1)[-1]
-    return name[: -len(".exe")] if name.lower().endswith(".exe") else name
 
 
 def _dropped(options: list[str]) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 from eksauth.errors import UsageError
 from eksauth.execcred import EXEC_EXTENSION, EXTENSION_KEYS
+from eksauth.kubeconfig.command import INSTALL_HINT, program
 from eksauth.kubeconfig.entries import (
     EXEC_API_VERSION,
     Cluster,
@@ -41,6 +42,7 @@ def shared_user(name: str, command: str = "eksauth") -> dict[str, Any]:
                 "apiVersion": EXEC_API_VERSION,
                 "args": ["token"],
                 "command": command,
+                "installHint": INSTALL_HINT,
                 "interactiveMode": "IfAvailable",
                 "provideClusterInfo": True,
             }
@@ -50,7 +52,7 @@ def shared_user(name: str, command: str = "eksauth") -> dict[str, Any]:
 
 def _runs_eksauth(exec_: dict[str, Any]) -> bool:
     """`command: eksauth`, or a path to it (written when eksauth is not on PATH)."""
-    return str(exec_.get("command", "")).rsplit("/", 1)[-1] == "eksauth"
+    return program(exec_.get("command")) == "eksauth"
 
 
 def is_shared_user(entry: dict[str, Any]) -> bool:
@@ -63,6 +65,11 @@ def is_shared_user(entry: dict[str, Any]) -> bool:
         and exec_.get("args") == ["token"]
         and exec_.get("provideClusterInfo") is True
     )
+
+
+def _ours(exec_: dict[str, Any], key: str, value: str) -> set[str]:
+    """{key} when `exec_` has eksauth's own value there (the shared user writes the same)."""
+    return {key} if exec_.get(key) == value else set()
 
 
 def unshareable(request: TokenRequest) -> list[str]:
@@ -212,7 +219,7 @@ def _values(exec_: dict[str, Any]) -> dict[str, str] | str | None:
         return exc.message
     env = {i.get("name"): i.get("value") for i in exec_.get("env") or [] if isinstance(i, dict)}
     loses = [
-        *sorted(set(exec_) - _SHARED_EXEC_KEYS),
+        *sorted(set(exec_) - _SHARED_EXEC_KEYS - _ours(exec_, "installHint", INSTALL_HINT)),
         *(f"--{o.replace('_', '-')}" for o in _OUTPUT_OPTIONS if values.get(o)),
         *(f"--{o.replace('_', '-')}" for o in unshareable(request)),
         *(f"env {n}" for n in sorted(set(env) - {"AWS_PROFILE"}, key=str)),
