@@ -17,6 +17,7 @@ from typing import Any
 from eksauth.boundedread import MAX_BYTES
 from eksauth.boundedread import read_text as read_bounded
 from eksauth.errors import KubeconfigError
+from eksauth.portable import home_folder
 from eksauth.privatefile import (
     LOCK_WAIT_SECONDS,
     LockTimeout,
@@ -153,7 +154,7 @@ def dump(content: Mapping[str, Any]) -> str:
 def make_folder(folder: str) -> None:
     """A missing kubeconfig folder (and its parents), each 0700 whatever the umask; a missing
     home folder is never made (`privatefile.make_private_dirs`, the one folder maker)."""
-    make_private_dirs(folder, os.path.expanduser("~"))
+    make_private_dirs(folder, home_folder(os.environ))
 
 
 def write_private(path: str, data: bytes) -> None:
