@@ -318,15 +318,7 @@ def _owned_regular_file(st: os.stat_result) -> bool:
 def file_problem(st: os.stat_result) -> str | None:
     """Why a file (lstat'ed) shared with aws-cli cannot be trusted, or None: it must be a
     regular file of ours that no one else can write to."""
-    if _reparse_point(st):
-        return "it is a link (a Windows reparse point)"
-    if not stat.S_ISREG(st.st_mode):
-        return "it is not a regular file"
-    if not _owned(st):
-        return "it belongs to another user"
-    mode = stat.S_IMODE(st.st_mode)
-    shared = hasattr(os, "getuid") and mode & 0o022
-    return f"others can write to it (mode {mode:04o})" if shared else None
+    return _trust_problem(st, stat.S_ISREG, "a regular file", 0o022, "write to")
 
 
 def _private_regular_file(st: os.stat_result) -> bool:
@@ -353,15 +345,25 @@ def folder_problem(st: os.stat_result, *, private: bool = True) -> str | None:
     folder we own that no one else can write to. `private` (our own cache) also refuses one
     others can open; the folders we share with aws-cli (`~/.aws/sso/cache`, `~/.aws/cli/cache`)
     follow its umask, so there only group/other write is refused."""
+    if private:
+        return _trust_problem(st, stat.S_ISDIR, "a folder", 0o077, "open")
+    return _trust_problem(st, stat.S_ISDIR, "a folder", 0o022, "write to")
+
+
+def _trust_problem(
+    st: os.stat_result, is_kind: Callable[[int], bool], kind: str, mask: int, verb: str
+) -> str | None:
+    """The one rule for folders and files that hold secrets: not a link, the right kind, ours,
+    and (where modes mean something) no `mask` bit set."""
     if _reparse_point(st):
         return "it is a link (a Windows reparse point)"
-    if not stat.S_ISDIR(st.st_mode):
-        return "it is not a folder"
+    if not is_kind(st.st_mode):
+        return f"it is not {kind}"
     if not _owned(st):
         return "it belongs to another user"
     mode = stat.S_IMODE(st.st_mode)
-    if hasattr(os, "getuid") and mode & (0o077 if private else 0o022):
-        return f"others can {'open' if private else 'write to'} it (mode {mode:04o})"
+    if hasattr(os, "getuid") and mode & mask:
+        return f"others can {verb} it (mode {mode:04o})"
     return None
 
 
