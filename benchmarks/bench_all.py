@@ -31,6 +31,8 @@ PROJECT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 sys.path.insert(0, str(PROJECT))
 
+from bench import environment as private_environment  # noqa: E402 -- this folder's bench.py
+
 from tests.standins.eks_regions import EksRegionsServer  # noqa: E402
 
 REGIONS = [
@@ -64,21 +66,12 @@ def fleet() -> dict[str, dict[str, str]]:
 
 
 def environment(home: Path, url: str) -> dict[str, str]:
-    (home / ".aws").mkdir(parents=True, exist_ok=True)
-    for name in ("config", "credentials"):
-        (home / ".aws" / name).touch()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "EKSAUTH_", "KUBE"))}
-    env.update(
-        HOME=str(home),
-        XDG_CACHE_HOME=str(home / "cache"),
-        AWS_ACCESS_KEY_ID="AKIAIOSFODNN7EXAMPLE",
-        AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",  # noqa: S106 -- AWS's documented example key
-        AWS_CONFIG_FILE=str(home / ".aws" / "config"),
-        AWS_SHARED_CREDENTIALS_FILE=str(home / ".aws" / "credentials"),
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_ENDPOINT_URL_EKS=url,
-        PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
-    )
+    """bench.py's private, offline AWS environment, aimed at the stand-in EKS; no region or
+    exec info of its own (every region is given on the command line)."""
+    env = private_environment(home)
+    for name in ("AWS_DEFAULT_REGION", "KUBERNETES_EXEC_INFO"):
+        env.pop(name)
+    env.update(AWS_ENDPOINT_URL_EKS=url, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return env
 
 
