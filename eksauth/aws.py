@@ -333,7 +333,7 @@ def _unreadable_credentials(exc: Exception) -> Exception:
     if isinstance(exc, ValueError):
         hint = f"{type(exc).__name__}: not JSON with valid fields"
         return CredentialsError(_UNREADABLE_CREDENTIALS, hint=hint)
-    if "expired" in str(exc):
+    if isinstance(exc, RuntimeError) and str(exc) == rejections.STILL_EXPIRED:
         return CredentialsError(
             "the AWS credentials were refreshed but are already expired",
             hint="check the clock, and the Expiration a credential_process prints",
