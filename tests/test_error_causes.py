@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from eksauth.errors import MAX_CAUSE_CHARS, MAX_CAUSES, EksAuthError, cause_lines
 from tests.conftest import ACCESS_KEY, SECRET_KEY, tool
 from tests.standins.sts import StsServer
 from tests.standins.world import World
@@ -161,3 +162,44 @@ class TestExpiredIsTheErrorCode:
         assert line.startswith("eksauth: error: ")
         assert "InvalidClientTokenId: this key has expired" in line
         assert self.REFRESH not in line
+
+
+class TestCauseLines:
+    """`errors.cause_lines`: bounded, one line each, explicit causes only."""
+
+    @staticmethod
+    def chained(*errors: BaseException) -> BaseException:
+        for outer, inner in zip(errors, errors[1:]):
+            outer.__cause__ = inner
+        return errors[0]
+
+    def test_each_cause_in_order_on_one_line(self) -> None:
+        top = self.chained(EksAuthError("top"), OSError(111, "refused\n  twice"), KeyError("k"))
+        assert cause_lines(top) == [
+            "caused by: ConnectionRefusedError: [Errno 111] refused twice",
+            "caused by: KeyError: 'k'",
+        ]
+
+    def test_bounded_in_length_and_number(self) -> None:
+        top = self.chained(EksAuthError("top"), *(ValueError("x" * 1000) for _ in range(9)))
+        lines = cause_lines(top)
+        assert len(lines) == MAX_CAUSES
+        assert {len(line) for line in lines} == {MAX_CAUSE_CHARS}
+        assert all(line.endswith("x…") for line in lines)
+
+    def test_the_implicit_context_is_not_a_cause(self) -> None:
+        def cut() -> None:
+            try:
+                raise ValueError(SECRET)
+            except ValueError:
+                raise EksAuthError("top") from None
+
+        with pytest.raises(EksAuthError) as caught:
+            cut()
+        assert caught.value.__context__ is not None
+        assert cause_lines(caught.value) == []
+
+    def test_a_chain_that_loops_stops_where_it_repeats(self) -> None:
+        top, inner = EksAuthError("top"), RuntimeError()
+        self.chained(top, inner, top)
+        assert cause_lines(top) == ["caused by: RuntimeError"]
