@@ -143,13 +143,13 @@ def _call(client: Any, operation: str, cluster: str, **params: Any) -> Any:
             return aws.call(lambda: method(**params), what)
     except AwsError as exc:
         if exc.code in _DENIED:
-            raise _Denied(operation) from None
+            raise _Denied(operation) from exc
         if exc.code == "ResourceNotFoundException" and operation == "DescribeCluster":
             region = getattr(getattr(client, "meta", None), "region_name", None)
             raise EksAuthError(
                 f"EKS has no cluster {cluster!r} in region {region}",
                 hint="check the cluster name and --region",
-            ) from None
+            ) from exc
         raise
 
 

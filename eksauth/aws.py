@@ -260,18 +260,18 @@ def oidc_call(operation: Callable[[], Any], what: str) -> dict[str, Any]:
         return dict(operation())
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", "Unknown"))
-        raise SsoError(f"IAM Identity Center refused {what} ({code})", code=code) from None
+        raise SsoError(f"IAM Identity Center refused {what} ({code})", code=code) from exc
     except BotoCoreError as exc:
         raise SsoError(
             f"cannot reach IAM Identity Center: {exc}",
             hint="check the network, proxy settings and AWS_ENDPOINT_URL_SSO_OIDC",
-        ) from None
+        ) from exc
     except (AttributeError, KeyError, TypeError, ValueError):
         # botocore's parser on a body that is JSON but not an object (`[]`, `null`...).
         raise SsoError(
             f"IAM Identity Center answered {what} with something that cannot be read",
             hint="try again; check AWS_ENDPOINT_URL_SSO_OIDC if it is set",
-        ) from None
+        ) from None  # no cause: its text may quote the body, which holds tokens
 
 
 def oidc_endpoint(oidc: Any) -> str:
@@ -304,7 +304,7 @@ def call(operation: Callable[[], Any], what: str, error: type[AwsError] = AwsErr
     try:
         return operation()
     except ClientError as exc:
-        raise _service_error(exc, what, error) from None
+        raise _service_error(exc, what, error) from exc
 
 
 def _service_error(exc: ClientError, what: str, error: type[AwsError]) -> AwsError:
@@ -333,7 +333,7 @@ def _unreadable_credentials(exc: Exception) -> Exception:
     if isinstance(exc, ValueError):
         hint = f"{type(exc).__name__}: not JSON with valid fields"
         return CredentialsError(_UNREADABLE_CREDENTIALS, hint=hint)
-    if "expired" in str(exc):
+    if isinstance(exc, RuntimeError) and str(exc) == rejections.STILL_EXPIRED:
         return CredentialsError(
             "the AWS credentials were refreshed but are already expired",
             hint="check the clock, and the Expiration a credential_process prints",
@@ -367,34 +367,34 @@ def errors(
         raise CredentialsError(
             f"the AWS profile {missing!r} was not found",
             hint="list profiles with `aws configure list-profiles`",
-        ) from None
+        ) from exc
     except (SSOError, TokenRetrievalError) as exc:
         # Missing, expired and unrefreshable, or revoked: a new sign-in is the fix.
         raise SsoSessionError(
             f"the SSO session has expired or is missing: {exc}",
             hint=f"run `{sso_login_command(profile)}`",
             profile=profile,
-        ) from None
-    except NoCredentialsError:
+        ) from exc
+    except NoCredentialsError as exc:
         raise CredentialsError(
             f"no AWS credentials to call {action}" if action else "no AWS credentials were found",
             hint=no_credentials_hint
             or "set AWS_PROFILE, or configure credentials with `aws configure`",
-        ) from None
-    except NoRegionError:
+        ) from exc
+    except NoRegionError as exc:
         where = f"to call {action} in" if action else "to call AWS in"
-        raise UsageError(f"no region {where}", hint="give --region or set AWS_REGION") from None
+        raise UsageError(f"no region {where}", hint="give --region or set AWS_REGION") from exc
     except (PartialCredentialsError, CredentialRetrievalError) as exc:
-        raise CredentialsError(f"could not load AWS credentials: {exc}") from None
+        raise CredentialsError(f"could not load AWS credentials: {exc}") from exc
     except ClientError as exc:  # a call made outside `call()`, e.g. by a credential provider
-        raise _service_error(exc, f"the {service} call", StsError) from None
+        raise _service_error(exc, f"the {service} call", StsError) from exc
     except (BotocoreConnectionError, HTTPClientError) as exc:  # refused, timed out, reset
         during = f" for {action}" if action else ""
         raise AwsError(
             f"could not reach {service}{during}: {exc}",
             hint=f"check the network, proxy settings and AWS_ENDPOINT_URL_{service.upper()}",
-        ) from None
+        ) from exc
     except BotoCoreError as exc:
-        raise EksAuthError(f"AWS configuration error: {exc}") from None
+        raise EksAuthError(f"AWS configuration error: {exc}") from exc
     except (RuntimeError, ValueError) as exc:
-        raise _unreadable_credentials(exc) from None
+        raise _unreadable_credentials(exc) from None  # no cause: it may quote secret output

@@ -92,7 +92,7 @@ def _yaml(text: str, what: str) -> Any:
         # Bounded: anyone who can edit the ConfigMap could plant an alias bomb.
         return boundedyaml.base_load(text)
     except yaml.YAMLError as exc:
-        raise VerificationError(f"{what} is not valid YAML: {' '.join(str(exc).split())}") from None
+        raise VerificationError(f"{what} is not valid YAML: {' '.join(str(exc).split())}") from exc
 
 
 def _configmap_data(document: Any) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def read_text(
     except FileNotFoundError:
         return None
     except OSError as exc:
-        raise error(f"cannot read {name}: {exc.strerror or exc}", hint=hint) from None
+        raise error(f"cannot read {name}: {exc.strerror or exc}", hint=hint) from exc
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise error(f"{name} is not a regular file", hint=hint)
@@ -45,10 +45,11 @@ def read_text(
             if size > limit:
                 raise error(f"{name} is larger than {limit >> 20} MiB", hint=hint)
     except OSError as exc:
-        raise error(f"cannot read {name}: {exc.strerror or exc}", hint=hint) from None
+        raise error(f"cannot read {name}: {exc.strerror or exc}", hint=hint) from exc
     finally:
         os.close(fd)
     try:
         return b"".join(chunks).decode("utf-8")
     except UnicodeDecodeError:
+        # No cause: UnicodeDecodeError quotes the offending bytes, and a kubeconfig holds secrets.
         raise error(f"{name} is not UTF-8 text", hint=hint) from None

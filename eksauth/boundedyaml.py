@@ -92,7 +92,7 @@ def _load(text: str, loader_class: Any) -> Any:
     loader = loader_class(text)
     try:
         return loader.get_single_data()
-    except RecursionError:  # pragma: no cover - the depth bound comes first
-        raise TooCostly("nested too deeply") from None
+    except RecursionError as exc:  # pragma: no cover - the depth bound comes first
+        raise TooCostly("nested too deeply") from exc
     finally:
         loader.dispose()

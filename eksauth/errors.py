@@ -3,7 +3,8 @@
 Each carries a message that says what failed and, where there is one, a hint that says what to
 do. The CLI prints `eksauth: error: <message>` (plus ` (<hint>)`) on one stderr line and exits 1;
 `UsageError` exits 2. botocore's exceptions are mapped to these once, at the AWS boundary
-(aws.py).
+(aws.py), keeping the original as `__cause__` (`raise … from exc`) unless its text could hold a
+secret; with -v the CLI prints that chain, one `caused by:` line each (`cause_lines`).
 """
 
 from __future__ import annotations
@@ -81,3 +82,28 @@ class SsoSessionError(CredentialsError):
     def __init__(self, message: str, hint: str | None = None, profile: str | None = None) -> None:
         super().__init__(message, hint)
         self.profile = profile
+
+
+MAX_CAUSES = 5
+MAX_CAUSE_CHARS = 300
+
+
+def cause_lines(exc: BaseException) -> list[str]:
+    """`caused by: <Type>: <message>` for each `__cause__` under `exc`, outermost first.
+
+    Only explicit causes (`raise … from exc`), never the implicit `__context__`: a `from None`
+    marks a cause whose text may hold a secret. One line each, at most MAX_CAUSE_CHARS, and at
+    most MAX_CAUSES lines (a chain that loops back stops where it repeats).
+    """
+    lines: list[str] = []
+    seen = {id(exc)}
+    cause = exc.__cause__
+    while cause is not None and id(cause) not in seen and len(lines) < MAX_CAUSES:
+        seen.add(id(cause))
+        text = " ".join(str(cause).split())
+        line = f"caused by: {type(cause).__name__}" + (f": {text}" if text else "")
+        if len(line) > MAX_CAUSE_CHARS:
+            line = line[: MAX_CAUSE_CHARS - 1] + "…"
+        lines.append(line)
+        cause = cause.__cause__
+    return lines

@@ -91,6 +91,7 @@ def get(
     try:
         return within(timeout, exchange, late)
     except _Unreachable as exc:
+        # No cause: the reason is already in the message, and its own cause is cut (below).
         raise error(f"could not reach {what}: {exc.reason}", hint=hint) from None
 
 
@@ -134,4 +135,6 @@ def _exchange(
             found = dict(exc.headers.items()) if exc.headers is not None else {}
             return Reply(exc.code, found, exc.read(limit))
     except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as exc:
+        # No cause: urllib's and http.client's errors may quote the URL or a header, and those
+        # carry the token (a replayed presigned URL, a kube API `Authorization: Bearer`).
         raise _Unreachable(getattr(exc, "reason", exc)) from None

@@ -56,15 +56,15 @@ def loads(text: str) -> object:
 
         try:
             return json.loads(text, parse_constant=_no_constants)
-        except RecursionError:
-            raise ValueError("the JSON document is nested too deeply") from None
+        except RecursionError as exc:
+            raise ValueError("the JSON document is nested too deeply") from exc
     start = len(text) - len(text.lstrip(_WHITESPACE))
     try:
         value, end = _scan(text, start)
-    except StopIteration:
-        raise ValueError("not a JSON document") from None
-    except RecursionError:
-        raise ValueError("the JSON document is nested too deeply") from None
+    except StopIteration as exc:
+        raise ValueError("not a JSON document") from exc
+    except RecursionError as exc:
+        raise ValueError("the JSON document is nested too deeply") from exc
     if text[end:].strip(_WHITESPACE):
         raise ValueError("extra data after the JSON document")
     return value

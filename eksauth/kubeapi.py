@@ -139,8 +139,8 @@ def from_endpoint(endpoint: str, ca_data: str | None) -> Target:
 def _pem(data: str, where: str) -> str:
     try:
         return base64.b64decode(data, validate=True).decode("ascii")
-    except (binascii.Error, UnicodeDecodeError):
-        raise KubeconfigError(f"the certificate-authority-data {where} is not base64 PEM") from None
+    except (binascii.Error, UnicodeDecodeError) as exc:
+        raise KubeconfigError(f"the certificate-authority-data {where} is not base64 PEM") from exc
 
 
 def _ca_file(path: str) -> str:
@@ -168,7 +168,7 @@ def get(
     except (ssl.SSLError, ValueError) as exc:
         raise KubeconfigError(
             f"the CA of context {where.context!r} is not a PEM certificate: {exc}"
-        ) from None
+        ) from exc
     if where.insecure:
         context.check_hostname = False
         context.verify_mode = ssl.CERT_NONE

@@ -121,8 +121,8 @@ def _create(path: str, data: bytes, owner: tuple[int, int] | None) -> None:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | OPEN_ALWAYS
     try:
         fd = os.open(path, flags, 0o600)
-    except FileExistsError:  # planted between our look and our create
-        raise PlantedError(errno.EEXIST, "it appeared while writing; refusing") from None
+    except FileExistsError as exc:  # planted between our look and our create
+        raise PlantedError(errno.EEXIST, "it appeared while writing; refusing") from exc
     try:
         try:
             _take_on(fd, owner or _ids(), 0o600)
@@ -159,13 +159,13 @@ class exclusive:
         while True:
             try:
                 os.close(os.open(self.lock_path, flags, 0o600))
-            except FileExistsError:
+            except FileExistsError as exc:
                 if time.monotonic() >= deadline:
                     raise LockTimeout(
                         errno.EAGAIN,
                         f"{self.lock_path} is held by another writer (waited "
                         f"{self._timeout:g} s); remove it if no eksauth or kubectl is running",
-                    ) from None
+                    ) from exc
                 time.sleep(delay)
                 delay = min(delay * 2, 0.1)
                 continue

@@ -10,6 +10,11 @@ from __future__ import annotations
 EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException"})
 DENIED = frozenset({"AccessDenied", "AccessDeniedException"})
 
+# botocore's RefreshableCredentials raises a bare RuntimeError with this sentence (the same in
+# every botocore since 2014) when a refresh returns credentials already past their Expiration.
+# It has no error code, so the whole sentence is matched, not a word of another error's text.
+STILL_EXPIRED = "Credentials were refreshed, but the refreshed credentials are still expired."
+
 _HINTS = {
     "AccessDenied": "check that the role's trust policy allows the calling identity",
     "AccessDeniedException": "the caller lacks the IAM permission named above",

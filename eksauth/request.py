@@ -346,7 +346,7 @@ def _check_extension(
                 check_cluster(value)
             except UsageError as exc:
                 problem = exc.message.replace("the cluster name or id ", "", 1)
-                raise extension.error(key, problem) from None
+                raise extension.error(key, problem) from exc
         elif option == "role_arn" and not _matches(_ROLE_ARN, value):
             raise extension.error(key, f"{value!r} is not an IAM role ARN")
         elif option == "session_name" and not _matches(_SESSION_NAME, value):
@@ -357,8 +357,8 @@ def _check_extension(
 
             try:
                 sts_endpoint(value)
-            except InvalidRegionError:
-                raise extension.error(key, f"{value!r} is not a region name") from None
+            except InvalidRegionError as exc:
+                raise extension.error(key, f"{value!r} is not a region name") from exc
     if "session_name" in taken and merged.get("role_arn") is None:
         raise extension.error("roleSessionName", "is set without roleArn")
 

@@ -54,7 +54,8 @@ def resolved(
     try:
         config, session = sso.config_for(gone.profile)
     except EksAuthError:
-        raise gone from None  # not a profile we can sign in for: botocore's own reason
+        # Not a profile we can sign in for: botocore's own reason, with the cause it had.
+        raise gone from gone.__cause__
     folder = sso.default_cache_dir(env)
     hint = f"run `{aws.sso_login_command(gone.profile)}`"
 

@@ -363,5 +363,5 @@ def login(
     try:
         write_json(path, token)
     except OSError as exc:
-        raise SsoError(f"cannot write the SSO token to {path}: {exc.strerror}") from None
+        raise SsoError(f"cannot write the SSO token to {path}: {exc.strerror}") from exc
     return path

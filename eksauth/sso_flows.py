@@ -318,5 +318,5 @@ def _create_token(oidc: Any, **params: Any) -> dict[str, Any]:
     except SsoError as exc:
         if exc.code in _REFUSALS:
             message, hint = _REFUSALS[exc.code]
-            raise SsoError(message, hint=hint, code=exc.code) from None
+            raise SsoError(message, hint=hint, code=exc.code) from exc
         raise

@@ -65,10 +65,11 @@ def decode(token: str) -> str:
         raise TokenFormatError(
             f"the token's body is not valid base64url: {exc}",
             hint="the token may be truncated",
-        ) from None
+        ) from exc
     try:
         url = raw.decode("utf-8")
     except UnicodeDecodeError:
+        # No cause: UnicodeDecodeError quotes the offending bytes, which are the token's.
         raise TokenFormatError("the token's body does not decode to UTF-8 text") from None
     if not url.startswith(("https://", "http://")):
         raise TokenFormatError("the token's body is not a URL")
@@ -165,7 +166,7 @@ def parse_presigned(url: str) -> PresignedUrl:
     try:
         parts = urlsplit(url)
     except ValueError as exc:  # `[::1` unclosed, a fullwidth number sign NFKC turns into `#`
-        raise TokenFormatError(f"the token's URL cannot be parsed: {exc}") from None
+        raise TokenFormatError(f"the token's URL cannot be parsed: {exc}") from exc
     return PresignedUrl(
         url=url,
         scheme=parts.scheme,

@@ -244,11 +244,15 @@ class TestErrors:
         (line,) = result.stderr.splitlines()
         assert "run `eksauth sso login --profile dev`" in line
 
-    def test_verbose_error_shows_the_traceback(self, eksauth) -> None:
+    def test_verbose_error_shows_the_cause_not_a_traceback(self, eksauth) -> None:
         result = eksauth("token", "-c", "demo", "-v")
         assert result.exit_code == 1
-        assert "Traceback" in result.stderr
-        assert result.stderr.splitlines()[-1].startswith("eksauth: error: no AWS credentials")
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines()[-2:] == [
+            "eksauth: error: no AWS credentials were found (set AWS_PROFILE, or configure "
+            "credentials with `aws configure`)",
+            "eksauth: caused by: NoCredentialsError: Unable to locate credentials",
+        ]
 
 
 class TestMeta:

@@ -197,9 +197,11 @@ class TestNoFlags:
         assert f"cluster name: demo (from the exec args of user u in {config})" in result.stderr
         assert "region: eu-north-1 (from --region on the command line)" in result.stderr
         # The exec's env applies as kubectl applies it: its profile does not exist here.
-        assert result.stderr.splitlines()[-1].startswith(
-            "eksauth: error: the AWS profile 'nope' was not found"
-        )
+        assert result.stderr.splitlines()[-2:] == [
+            "eksauth: error: the AWS profile 'nope' was not found (list profiles with "
+            "`aws configure list-profiles`)",
+            "eksauth: caused by: ProfileNotFound: The config profile (nope) could not be found",
+        ]
         assert "AWS_PROFILE" not in os.environ  # and it does not outlive the command
 
 

@@ -1,8 +1,9 @@
 """The click command line: options in, one library call, output out.
 
 stdout carries only the answer (the ExecCredential, a token, a listing); everything else goes to
-stderr. Errors are one line, `eksauth: error: …`, exit 2 for usage and 1 for the rest; a
-traceback only with -v. Heavy modules are imported inside the commands that need them.
+stderr. Errors are one line, `eksauth: error: …`, exit 2 for usage and 1 for the rest; with -v
+it is followed by the error's causes, one `eksauth: caused by: …` line each (never a traceback
+for an EksAuthError). Heavy modules are imported inside the commands that need them.
 
 This package registers the commands of its modules (`token`, `cache`, `identity`,
 `kubeconfig`, `sso`), which share `options` and never import this module.
@@ -22,7 +23,7 @@ from eksauth import __version__
 from eksauth.awsargs import REFUSED
 from eksauth.cli import awskubeconfig, cache, doctor, identity, kubeconfig, sso, token, whoami
 from eksauth.cli.options import CONTEXT, aws_global_options, with_options
-from eksauth.errors import EksAuthError
+from eksauth.errors import EksAuthError, cause_lines
 
 
 def run(args: Sequence[str], now: float | None = None) -> int:
@@ -50,12 +51,7 @@ def run(args: Sequence[str], now: float | None = None) -> int:
         _error_line(exc.format_message())
         return exc.exit_code
     except EksAuthError as exc:
-        if verbose:
-            import traceback
-
-            traceback.print_exc()
-        _error_line(exc.one_line())
-        return exc.exit_code
+        return _failed(exc, verbose)
     except click.exceptions.Abort:
         _error_line("aborted")
         return 1
@@ -83,6 +79,14 @@ def _has_surrogates(text: str) -> bool:
     except UnicodeEncodeError:
         return True
     return False
+
+
+def _failed(exc: EksAuthError, verbose: bool) -> int:
+    """The error line; with -v, then the causes that led to it (`cause_lines`)."""
+    _error_line(exc.one_line())
+    for line in cause_lines(exc) if verbose else ():
+        click.echo(f"eksauth: {line}", err=True)
+    return exc.exit_code
 
 
 def _error_line(message: str) -> None:

@@ -58,7 +58,7 @@ class _AwsCommand(click.Command):
                 f"{exc.option_name} is not an option of `aws eks update-kubeconfig` that "
                 f"eksauth takes; it takes {', '.join(AWS_OPTIONS)}",
                 ctx,
-            ) from None
+            ) from exc
 
 
 @click.command("update-kubeconfig", cls=_AwsCommand, context_settings=CONTEXT)

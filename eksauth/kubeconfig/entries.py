@@ -117,7 +117,7 @@ def _read_ca_file(path: str) -> bytes:
         with open(path, "rb") as stream:
             pem = stream.read()
     except OSError as exc:
-        raise UsageError(f"cannot read --ca-file {path}: {exc.strerror or exc}") from None
+        raise UsageError(f"cannot read --ca-file {path}: {exc.strerror or exc}") from exc
     _check_pem(pem, f"--ca-file {path}")
     return pem
 
@@ -125,8 +125,8 @@ def _read_ca_file(path: str) -> bytes:
 def _decode_ca(data: str) -> bytes:
     try:
         pem = base64.b64decode(data.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        raise UsageError("--ca-data is not base64", hint="give the PEM encoded as base64") from None
+    except (binascii.Error, ValueError) as exc:
+        raise UsageError("--ca-data is not base64", hint="give the PEM encoded as base64") from exc
     _check_pem(pem, "--ca-data")
     return pem
 
@@ -246,8 +246,8 @@ def kubelet_ca(
     )
     try:
         pem = base64.b64decode(cluster.ca_data, validate=True)
-    except (binascii.Error, ValueError):
-        raise ClusterError(f"the CA data of cluster {cluster.name} is not base64") from None
+    except (binascii.Error, ValueError) as exc:
+        raise ClusterError(f"the CA data of cluster {cluster.name} is not base64") from exc
     return path, pem
 
 

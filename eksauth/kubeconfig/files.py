@@ -98,6 +98,8 @@ def parse(text: str, path: str) -> dict[str, Any]:
     try:
         content = boundedyaml.safe_load(text)
     except yaml.YAMLError as exc:
+        # No cause: PyYAML's message quotes the lines around the problem, and a kubeconfig can
+        # hold tokens, passwords and client keys; `_yaml_problem` keeps only the what and where.
         raise KubeconfigError(
             f"{path} is not valid YAML: {_yaml_problem(exc)}", hint=_UNTOUCHED
         ) from None
@@ -175,7 +177,7 @@ def write_private(path: str, data: bytes) -> None:
             raise OSError(errno.EEXIST, "not a regular file")
         replace_private(target, data, like=like)
     except OSError as exc:
-        raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 def write_beside(path: str, data: bytes, *, kubeconfig: str | None = None) -> None:
@@ -194,7 +196,7 @@ def write_beside(path: str, data: bytes, *, kubeconfig: str | None = None) -> No
         make_folder(os.path.dirname(path))
         replace_own(path, data, owner=owner)
     except OSError as exc:
-        raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+        raise KubeconfigError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 @contextmanager
@@ -205,16 +207,16 @@ def locked(path: str, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
     try:
         make_folder(os.path.dirname(path))
     except OSError as exc:
-        raise KubeconfigError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        raise KubeconfigError(f"cannot lock {path}: {exc.strerror or exc}") from exc
     try:
         with exclusive(path, timeout):
             yield
     except (LockTimeout, PlantedError) as exc:
-        raise KubeconfigError(f"cannot lock {path}: {exc.strerror}") from None
+        raise KubeconfigError(f"cannot lock {path}: {exc.strerror}") from exc
     except OSError as exc:
         if exc.filename is None or not str(exc.filename).endswith(".lock"):
             raise
-        raise KubeconfigError(f"cannot lock {path}: {exc.strerror or exc}") from None
+        raise KubeconfigError(f"cannot lock {path}: {exc.strerror or exc}") from exc
 
 
 def backup_path(path: str) -> str:

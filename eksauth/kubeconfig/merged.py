@@ -83,7 +83,9 @@ def load(option: str | None, env: Mapping[str, str]) -> Merged:
         try:
             content = files.parse(text, path)
         except KubeconfigError as exc:
-            raise KubeconfigError(exc.message) from None  # not about writing: no hint
+            # Not about writing: no hint. No cause: exc is this same error with the hint, and
+            # its own cause is cut (a YAML error quotes the file's lines, which hold secrets).
+            raise KubeconfigError(exc.message) from None
         read.append(path)
         if not current and isinstance(content.get("current-context"), str):
             current = content["current-context"] or None

@@ -266,7 +266,7 @@ def _eksauth_args(chosen: Mapping[str, str]) -> list[str]:
     try:
         return request_from(values).argv()
     except UsageError as exc:
-        raise _Unmigratable(exc.message) from None
+        raise _Unmigratable(exc.message) from exc
 
 
 def _env_value(exec_: Mapping[str, Any], name: str) -> str | None:

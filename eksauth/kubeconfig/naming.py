@@ -27,7 +27,7 @@ def check_template(template: str, option: str) -> None:
     except ValueError as exc:
         raise UsageError(
             f"{option} {template!r} is not a valid template: {exc}", hint=hint
-        ) from None
+        ) from exc
     for _, field, spec, conversion in parsed:
         if field is None:
             continue
