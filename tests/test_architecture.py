@@ -80,6 +80,39 @@ def test_command_modules_never_import_the_package_that_registers_them() -> None:
             assert "eksauth.cli" not in dependencies, name
 
 
+def _defines_a_command(path: Path) -> bool:
+    """Whether the module defines a click command or group (`@click.command(...)`)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                call = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if (
+                    isinstance(call, ast.Attribute)
+                    and call.attr in ("command", "group")
+                    and isinstance(call.value, ast.Name)
+                    and call.value.id == "click"
+                ):
+                    return True
+    return False
+
+
+def test_no_command_module_imports_another() -> None:
+    """What command modules share lives in `cli/options.py`, in a cli helper module that
+    defines no command (`kubeconfig_one`, `kubeconfig_all`, `caller`), or in the library."""
+    modules = _modules()
+    commands = {
+        name
+        for name, path in modules.items()
+        if name.startswith("eksauth.cli.") and _defines_a_command(path)
+    }
+    assert {"eksauth.cli.whoami", "eksauth.cli.identity", "eksauth.cli.kubeconfig"} <= commands
+    assert "eksauth.cli.options" not in commands
+    graph = _graph()
+    for name in sorted(modules):
+        if name.startswith("eksauth.cli."):
+            assert not graph[name] & (commands - {name}), name
+
+
 def test_only_the_aws_boundary_imports_botocore_or_boto3() -> None:
     importers = {
         name

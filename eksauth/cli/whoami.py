@@ -19,12 +19,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from eksauth.cli.identity import (
+from eksauth.cli.caller import (
     echo_table,
     identity_fields,
     load_tables,
-    map_caller,
-    read_file,
     replay_caller,
     show_aws_auth_answer,
 )
@@ -73,9 +71,11 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
     option, so a kubeconfig's args can be pasted; --output, --token-only and --api-version are
     accepted and ignored. Exit 0 when the answer is determined (mapped or not), 1 when not.
     """
+    from eksauth.awsauth import map_caller, read_source
+
     source = options["aws_auth"]
     # Read an aws-auth file before any request: a bad file fails without touching STS.
-    tables = None if source in (None, "cluster") else load_tables(read_file(source))
+    tables = None if source in (None, "cluster") else load_tables(read_source(source))
     kube = kube_resolved(ctx, options)
     request = kube.request
     log = logger(options["verbose"])
