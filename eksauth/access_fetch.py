@@ -27,6 +27,33 @@ class _Denied(Exception):
     """An AccessDenied answer to `operation`."""
 
 
+def ask(
+    cluster_name: str,
+    caller: CallerIdentity,
+    *,
+    profile: str | None,
+    region: str | None,
+    timeout: float,
+) -> ClusterAccess | None:
+    """What EKS says about the cluster and the caller, all within `timeout`; None when there is
+    no region to ask in; when EKS cannot be reached, an unknown answer with a note saying so."""
+    from eksauth import awscalls, httpget
+
+    try:
+        client = awscalls.eks_client(profile, region)
+        if client is None:
+            return None
+        where = client.meta.region_name
+
+        def late() -> EksAuthError:
+            return AwsError(f"EKS in {where} did not answer within {timeout:g} s")
+
+        return httpget.within(timeout, lambda: gather(client, cluster_name, caller), late)
+    except EksAuthError as exc:
+        note = f"could not ask EKS: {exc.message}"
+        return ClusterAccess(cluster_name, None, notes=(note,))
+
+
 def gather(client: EKSClient, cluster_name: str, caller: CallerIdentity) -> ClusterAccess:
     """DescribeCluster, then (outside CONFIG_MAP) ListAccessEntries, and for the caller's
     entry DescribeAccessEntry and ListAssociatedAccessPolicies."""
