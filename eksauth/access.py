@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 
 from eksauth.awsauth import EC2_DNS_TEMPLATE, render
 from eksauth.awsauth import IdentityMapping as AwsAuthMapping
+from eksauth.errors import EksAuthError
 from eksauth.replay import CallerIdentity
 
 MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
@@ -360,3 +361,20 @@ def _entry_notes(
 
 def _group_notes(groups: tuple[str, ...]) -> list[str]:
     return [f"group {g}: {_PRIVILEGED_GROUPS[g]}" for g in groups if g in _PRIVILEGED_GROUPS]
+
+
+def undetermined(verdict: Verdict, access: ClusterAccess) -> EksAuthError:
+    """The error for a verdict EKS left open: what could not be asked, and what to do."""
+    missing = ", ".join(verdict.missing_permissions)
+    unasked = next((n for n in access.notes if n.startswith("could not ask EKS")), None)
+    if unasked is not None:
+        return EksAuthError(
+            f"could not determine which Kubernetes user you are: {unasked}",
+            hint="check the network and AWS_ENDPOINT_URL_EKS; --no-eks with --aws-auth FILE "
+            "answers from aws-auth alone",
+        )
+    return EksAuthError(
+        "could not determine which Kubernetes user you are"
+        + (f": missing {missing}" if missing else ""),
+        hint=f"grant {missing}, or give --aws-auth" if missing else "give --aws-auth",
+    )

@@ -9,12 +9,15 @@ at the AWS boundary (`aws.call`, `aws.errors`), so this module never imports bot
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from eksauth import aws
 from eksauth.access import AccessEntry, AccessPolicy, ClusterAccess, match_entry
 from eksauth.errors import AwsError, EksAuthError
 from eksauth.replay import CallerIdentity
+
+if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient  # the stubs' name for what `awscalls.eks_client` makes
 
 MAX_PAGES = 100  # 100 pages of 100: EKS's quota on entries per cluster is far below this
 _DENIED = frozenset({"AccessDeniedException", "AccessDenied"})
@@ -24,13 +27,40 @@ class _Denied(Exception):
     """An AccessDenied answer to `operation`."""
 
 
-def gather(client: Any, cluster_name: str, caller: CallerIdentity) -> ClusterAccess:
+def ask(
+    cluster_name: str,
+    caller: CallerIdentity,
+    *,
+    profile: str | None,
+    region: str | None,
+    timeout: float,
+) -> ClusterAccess | None:
+    """What EKS says about the cluster and the caller, all within `timeout`; None when there is
+    no region to ask in; when EKS cannot be reached, an unknown answer with a note saying so."""
+    from eksauth import awscalls, httpget
+
+    try:
+        client = awscalls.eks_client(profile, region)
+        if client is None:
+            return None
+        where = client.meta.region_name
+
+        def late() -> EksAuthError:
+            return AwsError(f"EKS in {where} did not answer within {timeout:g} s")
+
+        return httpget.within(timeout, lambda: gather(client, cluster_name, caller), late)
+    except EksAuthError as exc:
+        note = f"could not ask EKS: {exc.message}"
+        return ClusterAccess(cluster_name, None, notes=(note,))
+
+
+def gather(client: EKSClient, cluster_name: str, caller: CallerIdentity) -> ClusterAccess:
     """DescribeCluster, then (outside CONFIG_MAP) ListAccessEntries, and for the caller's
     entry DescribeAccessEntry and ListAssociatedAccessPolicies."""
     return entries(client, describe(client, cluster_name), caller)
 
 
-def describe(client: Any, cluster_name: str) -> ClusterAccess:
+def describe(client: EKSClient, cluster_name: str) -> ClusterAccess:
     """DescribeCluster alone: the authentication mode, endpoint, CA and status."""
     try:
         cluster = _call(client, "DescribeCluster", cluster_name, name=cluster_name)["cluster"]
@@ -52,7 +82,7 @@ def describe(client: Any, cluster_name: str) -> ClusterAccess:
     )
 
 
-def entries(client: Any, access: ClusterAccess, caller: CallerIdentity) -> ClusterAccess:
+def entries(client: EKSClient, access: ClusterAccess, caller: CallerIdentity) -> ClusterAccess:
     """`access` (from `describe`) with the caller's access entry and its policies, outside
     CONFIG_MAP; AccessDenied is recorded as the missing permission."""
     missing = list(access.missing_permissions)
@@ -80,7 +110,7 @@ def entries(client: Any, access: ClusterAccess, caller: CallerIdentity) -> Clust
 
 
 def _describe_entry(
-    client: Any, access: ClusterAccess, principal_arn: str, missing: list[str]
+    client: EKSClient, access: ClusterAccess, principal_arn: str, missing: list[str]
 ) -> ClusterAccess:
     name = access.cluster
     try:
@@ -120,7 +150,7 @@ def _describe_entry(
     return access._replace(policies=policies)
 
 
-def _pages(client: Any, operation: str, cluster: str, key: str, **params: Any) -> list[Any]:
+def _pages(client: EKSClient, operation: str, cluster: str, key: str, **params: Any) -> list[Any]:
     """Every item of a paginated list call (nextToken), up to MAX_PAGES pages."""
     items: list[Any] = []
     token: str | None = None
@@ -134,7 +164,7 @@ def _pages(client: Any, operation: str, cluster: str, key: str, **params: Any) -
     raise EksAuthError(f"eks:{operation} for cluster {cluster!r} returned over {MAX_PAGES} pages")
 
 
-def _call(client: Any, operation: str, cluster: str, **params: Any) -> Any:
+def _call(client: EKSClient, operation: str, cluster: str, **params: Any) -> Any:
     """One EKS call; AccessDenied becomes `_Denied`, everything else an `EksAuthError`."""
     method: Callable[..., Any] = getattr(client, _snake(operation))
     what = f"eks:{operation} for cluster {cluster!r}"

@@ -240,3 +240,40 @@ def render(template: str, caller: CallerIdentity, dns_name: str | None = None) -
         .replace("{{SessionNameRaw}}", caller.session_name)
         .replace("{{AccessKeyID}}", caller.access_key_id)
     )
+
+
+def read_source(path: str) -> str:
+    """An --aws-auth file, read like a kubeconfig (`boundedread`); `-` is stdin, bounded too."""
+    import sys
+
+    from eksauth.boundedread import MAX_BYTES, read_text
+
+    if path == "-":
+        text = sys.stdin.read(MAX_BYTES + 1)
+        if len(text) > MAX_BYTES:
+            raise EksAuthError(
+                f"the aws-auth ConfigMap on stdin is larger than {MAX_BYTES >> 20} MiB"
+            )
+        return text
+    found = read_text(path, what="the aws-auth file")
+    if found is None:
+        raise EksAuthError(f"cannot read the aws-auth file {path}: it does not exist")
+    return found
+
+
+def map_caller(
+    caller: CallerIdentity, tables: AwsAuth, region: str | None, profile: str | None
+) -> IdentityMapping:
+    """aws-auth's answer for `caller`, asking EC2 for {{EC2PrivateDNSName}} when needed."""
+
+    def resolve(instance_id: str) -> str:
+        # {{EC2PrivateDNSName}}: ask EC2 with the caller's profile, in the region given
+        # (flag, then the environment's) or else the token's.
+        import os
+
+        from eksauth import aws, awscalls
+
+        ec2_region = aws.region(region, os.environ, None) or caller.region
+        return awscalls.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
+
+    return map_identity(caller, tables, resolve_dns=resolve)

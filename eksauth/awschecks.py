@@ -188,12 +188,11 @@ def mode(state: State) -> Check:
 def access_entry(state: State) -> Check:
     from eksauth import access_fetch
 
-    access, caller = state.access, state.caller
-    if access is None or caller is None:
+    access, caller, client = state.access, state.caller, state.client
+    if access is None or caller is None or client is None:  # the client came with `access`
         return Check("", "skip", "skipped: nothing is known of the cluster")
     if access.authentication_mode == "CONFIG_MAP":
         return Check("", "skip", "skipped: CONFIG_MAP clusters do not consult access entries")
-    client = state.client
     what = f"EKS in {state.region}"
     known = access
     access = bounded(state, what, lambda: access_fetch.entries(client, known, caller))

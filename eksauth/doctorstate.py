@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 
 if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient
+
     from eksauth.access import ClusterAccess
     from eksauth.awsauth import AwsAuth, IdentityMapping
     from eksauth.cache import Cache
@@ -54,7 +56,7 @@ class State:
         self.source: Source | None = None
         self.token: str | None = None
         self.caller: CallerIdentity | None = None
-        self.client: Any = None  # the `eks` client
+        self.client: EKSClient | None = None
         self.access: ClusterAccess | None = None
         self.target: Target | None = None
         self.tables: AwsAuth | None = None

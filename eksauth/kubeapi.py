@@ -19,12 +19,13 @@ import base64
 import binascii
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from urllib.parse import urlsplit
 
 from eksauth.errors import EksAuthError, KubeconfigError
 
 if TYPE_CHECKING:
+    from eksauth.access import ClusterAccess
     from eksauth.kubeconfig.merged import Context, Merged
 
 API_TIMEOUT_SECONDS = 10.0
@@ -201,3 +202,28 @@ def read_aws_auth(where: Target, bearer: str, timeout: float = API_TIMEOUT_SECON
         + (f", {reasons[status]}" if status in reasons else ""),
         hint="give the ConfigMap with --aws-auth FILE instead",
     )
+
+
+def live_aws_auth(
+    merged: Merged | None,
+    context: Context | None,
+    *,
+    given: bool,
+    cluster: str,
+    access: ClusterAccess | None,
+    bearer: str,
+    timeout: float,
+    log: Callable[[str], None],
+) -> str:
+    """kube-system/aws-auth from the cluster's own API server (never another one): the
+    `target` for the kubeconfig's context, or for the endpoint EKS gave in `access`."""
+    where = target(
+        merged,
+        context,
+        given=given,
+        cluster=cluster,
+        endpoint=access.endpoint if access is not None else None,
+        ca_data=access.ca_data if access is not None else None,
+    )
+    log(f"reading kube-system/aws-auth from {where.server} (context {where.context})")
+    return read_aws_auth(where, bearer, timeout)

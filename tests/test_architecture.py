@@ -19,6 +19,9 @@ PACKAGE = Path(__file__).resolve().parents[1] / "eksauth"
 # and aws-cli's role-session cache (rolesessions.py, botocore's JSONFileCache).
 BOTOCORE_MODULES = {"eksauth.aws", "eksauth.signer", "eksauth.rolesessions"}
 MAX_MODULE_LINES = 400
+TYPING_GUARDS = {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
+# Packages of type stubs only (boto3-stubs): installed for mypy, absent where eksauth runs.
+STUB_PACKAGES = ("mypy_boto3_", "botocore_stubs", "boto3_stubs")
 
 
 def _modules() -> dict[str, Path]:
@@ -30,11 +33,28 @@ def _modules() -> dict[str, Path]:
     return found
 
 
-def _imports(name: str, path: Path) -> set[str]:
-    """Every module `name` imports (at top level or inside functions), absolute names."""
+def _typing_only(tree: ast.AST) -> set[ast.AST]:
+    """The import statements under `if TYPE_CHECKING:`: read by mypy, never run."""
+    found: set[ast.AST] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and ast.unparse(node.test) in TYPING_GUARDS:
+            for statement in node.body:
+                found |= {
+                    n for n in ast.walk(statement) if isinstance(n, (ast.Import, ast.ImportFrom))
+                }
+    return found
+
+
+def _imports(name: str, path: Path, *, runtime_only: bool = False) -> set[str]:
+    """Every module `name` imports (at top level or inside functions), absolute names;
+    `runtime_only` leaves out those under `if TYPE_CHECKING:`."""
     seen: set[str] = set()
     package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text())):
+    tree = ast.parse(path.read_text())
+    skipped = _typing_only(tree) if runtime_only else set()
+    for node in ast.walk(tree):
+        if node in skipped:
+            continue
         if isinstance(node, ast.Import):
             seen |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom):
@@ -80,14 +100,60 @@ def test_command_modules_never_import_the_package_that_registers_them() -> None:
             assert "eksauth.cli" not in dependencies, name
 
 
+def _defines_a_command(path: Path) -> bool:
+    """Whether the module defines a click command or group (`@click.command(...)`)."""
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.FunctionDef):
+            for decorator in node.decorator_list:
+                call = decorator.func if isinstance(decorator, ast.Call) else decorator
+                if (
+                    isinstance(call, ast.Attribute)
+                    and call.attr in ("command", "group")
+                    and isinstance(call.value, ast.Name)
+                    and call.value.id == "click"
+                ):
+                    return True
+    return False
+
+
+def test_no_command_module_imports_another() -> None:
+    """What command modules share lives in `cli/options.py`, in a cli helper module that
+    defines no command (`kubeconfig_one`, `kubeconfig_all`, `caller`), or in the library."""
+    modules = _modules()
+    commands = {
+        name
+        for name, path in modules.items()
+        if name.startswith("eksauth.cli.") and _defines_a_command(path)
+    }
+    assert {"eksauth.cli.whoami", "eksauth.cli.identity", "eksauth.cli.kubeconfig"} <= commands
+    assert "eksauth.cli.options" not in commands
+    graph = _graph()
+    for name in sorted(modules):
+        if name.startswith("eksauth.cli."):
+            assert not graph[name] & (commands - {name}), name
+
+
 def test_only_the_aws_boundary_imports_botocore_or_boto3() -> None:
+    """At run time: a name imported under `if TYPE_CHECKING:` loads nothing."""
     importers = {
         name
         for name, path in _modules().items()
-        if any(d.split(".")[0] in ("botocore", "boto3") for d in _imports(name, path))
+        if any(
+            d.split(".")[0] in ("botocore", "boto3")
+            for d in _imports(name, path, runtime_only=True)
+        )
     }
     assert importers == BOTOCORE_MODULES
     assert len(importers) <= 3
+
+
+def test_stub_packages_are_imported_only_for_type_checking() -> None:
+    typed = set()
+    for name, path in _modules().items():
+        every, runtime = _imports(name, path), _imports(name, path, runtime_only=True)
+        assert not [d for d in runtime if d.startswith(STUB_PACKAGES)], name
+        typed |= {name for d in every if d.startswith(STUB_PACKAGES)}
+    assert "eksauth.access_fetch" in typed  # the rule has something to check
 
 
 def test_the_library_never_imports_click() -> None:

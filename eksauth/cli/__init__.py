@@ -5,8 +5,10 @@ stderr. Errors are one line, `eksauth: error: …`, exit 2 for usage and 1 for t
 it is followed by the error's causes, one `eksauth: caused by: …` line each (never a traceback
 for an EksAuthError). Heavy modules are imported inside the commands that need them.
 
-This package registers the commands of its modules (`token`, `cache`, `identity`,
-`kubeconfig`, `sso`), which share `options` and never import this module.
+This package registers the commands of its modules (`token`, `cache`, `identity`, `whoami`,
+`doctor`, `kubeconfig`, `awskubeconfig`, `sso`), which share `options` and helpers that define
+no command (`kubeconfig_one`, `kubeconfig_all`, `caller`), and never import this module or one
+another (tests/test_architecture.py).
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from eksauth.cli.kubeconfig import (
+from eksauth.cli.kubeconfig_one import (
     assume_role_arn_option,
     kubeconfig_option,
     proxy_url_option,

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from eksauth.cli.options import CONTEXT, cache_options, inherited, now, open_cache, with_options
 from eksauth.errors import EksAuthError
+
+if TYPE_CHECKING:
+    from eksauth.cache import Cache
 
 
 @click.group("cache", context_settings=CONTEXT)
@@ -22,7 +25,7 @@ def cache_group(cache_dir: str | None) -> None:
     """Inspect or clear the token cache."""
 
 
-def _cache(ctx: click.Context, options: dict[str, Any]) -> Any:
+def _cache(ctx: click.Context, options: dict[str, Any]) -> Cache:
     """The folder named on the subcommand, else on the group, else by the environment."""
     from click.core import ParameterSource
 

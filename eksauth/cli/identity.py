@@ -1,20 +1,19 @@
-"""`decode` and `verify`: what EKS sees in a token, and who it says you are (and the helpers
-`whoami` shares).
+"""`decode` and `verify`: what EKS sees in a token, and who it says you are (what `whoami`
+shares with `verify` is `cli/caller.py`).
 
-As everywhere, stdout carries
-only the answer; warnings and notes go to stderr, and a refusal is one `eksauth: error:` line
-(exit 1) after the identity has been printed.
+As everywhere, stdout carries only the answer; warnings and notes go to stderr, and a refusal
+is one `eksauth: error:` line (exit 1) after the identity has been printed.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
+from eksauth.cli.caller import echo_table, load_tables, replay_caller, show_aws_auth_answer
 from eksauth.cli.options import (
     CONTEXT,
     logger,
@@ -22,18 +21,11 @@ from eksauth.cli.options import (
     warn,
     with_options,
 )
-from eksauth.errors import EksAuthError, UsageError, VerificationError
+from eksauth.errors import UsageError, VerificationError
 from eksauth.request import STS_URL_VARIABLE
 
 if TYPE_CHECKING:
-    from eksauth.awsauth import AwsAuth, IdentityMapping
-    from eksauth.replay import CallerIdentity
     from eksauth.token import PresignedUrl
-
-_NOT_IN_AWS_AUTH = (
-    "the cluster creator and EKS access entries can grant access that aws-auth does not show: "
-    "see `aws eks list-access-entries --cluster-name NAME`"
-)
 
 _identity_options = [
     click.option(
@@ -172,130 +164,14 @@ def _verify_and_show(
     log: Callable[[str], None],
 ) -> None:
     """Verify, map through aws-auth if given, print; a refusal raises after the identity."""
+    from eksauth.awsauth import map_caller, read_source
+
     # Read aws-auth before any request: a bad file should fail without touching STS.
-    tables = None if aws_auth is None else load_tables(read_file(aws_auth))
+    tables = None if aws_auth is None else load_tables(read_source(aws_auth))
     caller = replay_caller(ctx, bearer, cluster=cluster, sts_url=sts_url, log=log)
     mapping = None if tables is None else map_caller(caller, tables, region, profile)
     show_aws_auth_answer(caller, mapping, as_json)
 
 
-def show_aws_auth_answer(
-    caller: CallerIdentity,
-    mapping: IdentityMapping | None,
-    as_json: bool,
-    *,
-    unmapped_fails: bool = True,
-) -> None:
-    """The identity and what aws-auth makes of it; an unmapped identity raises after it
-    (unless the caller has another error to raise)."""
-    for note in mapping.notes if mapping else ():
-        warn(note)
-    _show(caller, mapping, as_json)
-    if unmapped_fails and mapping is not None and mapping.username is None:
-        hint = _NOT_IN_AWS_AUTH if mapping.source is None else None
-        raise VerificationError(mapping.reason or "aws-auth does not map the identity", hint)
-
-
-def load_tables(text: str) -> AwsAuth:
-    """aws-auth's tables; what EKS skips in them is a warning."""
-    from eksauth import awsauth
-
-    tables = awsauth.load_aws_auth(text)
-    for problem in tables.problems:
-        warn(f"aws-auth: {problem}")
-    return tables
-
-
-def replay_caller(
-    ctx: click.Context,
-    bearer: str,
-    *,
-    cluster: str,
-    sts_url: str | None,
-    log: Callable[[str], None],
-    timeout: float | None = None,
-    profile: str | None = None,
-) -> CallerIdentity:
-    """STS's answer for the token; `profile` (when known) is named in a refusal's hint."""
-    from eksauth import replay
-
-    return replay.verify(
-        bearer,
-        cluster=cluster,
-        now=now(ctx),
-        sts_url=sts_url,
-        log=log,
-        timeout=timeout or replay.STS_TIMEOUT_SECONDS,
-        profile=profile,
-    )
-
-
-def map_caller(
-    caller: CallerIdentity, tables: AwsAuth, region: str | None, profile: str | None
-) -> IdentityMapping:
-    """aws-auth's answer for `caller`, asking EC2 for {{EC2PrivateDNSName}} when needed."""
-    from eksauth import awsauth
-
-    def resolve(instance_id: str) -> str:
-        # {{EC2PrivateDNSName}}: ask EC2 with the caller's profile, in the region given
-        # (flag, then the environment's) or else the token's.
-        from eksauth import aws, awscalls
-
-        ec2_region = aws.region(region, os.environ, None) or caller.region
-        return awscalls.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
-
-    return awsauth.map_identity(caller, tables, resolve_dns=resolve)
-
-
-def identity_fields(caller: CallerIdentity) -> dict[str, Any]:
-    return {
-        "arn": caller.arn,
-        "canonical_arn": caller.canonical_arn,
-        "account": caller.account,
-        "user_id": caller.user_id,
-        "session_name": caller.session_name,
-        "access_key_id": caller.access_key_id,
-    }
-
-
-def _show(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool) -> None:
-    fields = identity_fields(caller)
-    if mapping is not None:
-        fields["mapped"] = mapping.username is not None
-        if mapping.username is not None:
-            fields.update(
-                username=mapping.username, groups=list(mapping.groups), mapped_by=mapping.mapped_by
-            )
-    if as_json:
-        click.echo(json.dumps(fields, indent=2))
-        return
-    rows = [(name.replace("_", " "), value) for name, value in fields.items() if name != "mapped"]
-    echo_table([(k, ", ".join(v) if isinstance(v, list) else v) for k, v in rows])
-
-
-def echo_table(rows: list[tuple[str, Any]]) -> None:
-    width = max(len(label) for label, _ in rows) + 1
-    for label, value in rows:
-        shown = "-" if value in (None, "") else value
-        click.echo(f"{label + ':':<{width}} {shown}")
-
-
 def _token_arg(value: str) -> str:
     return sys.stdin.read() if value == "-" else value
-
-
-def read_file(path: str) -> str:
-    """An --aws-auth file, read like a kubeconfig (`boundedread`); `-` is stdin, bounded too."""
-    from eksauth.boundedread import MAX_BYTES, read_text
-
-    if path == "-":
-        text = sys.stdin.read(MAX_BYTES + 1)
-        if len(text) > MAX_BYTES:
-            raise EksAuthError(
-                f"the aws-auth ConfigMap on stdin is larger than {MAX_BYTES >> 20} MiB"
-            )
-        return text
-    found = read_text(path, what="the aws-auth file")
-    if found is None:
-        raise EksAuthError(f"cannot read the aws-auth file {path}: it does not exist")
-    return found

@@ -15,16 +15,14 @@ from __future__ import annotations
 
 import json
 import os
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from eksauth.cli.identity import (
+from eksauth.cli.caller import (
     echo_table,
     identity_fields,
     load_tables,
-    map_caller,
-    read_file,
     replay_caller,
     show_aws_auth_answer,
 )
@@ -44,7 +42,6 @@ from eksauth.errors import EksAuthError
 if TYPE_CHECKING:
     from eksauth.access import ClusterAccess, Verdict
     from eksauth.awsauth import IdentityMapping
-    from eksauth.kubeconfig.inputs import Resolved
     from eksauth.replay import CallerIdentity
     from eksauth.request import TokenRequest
 
@@ -73,9 +70,12 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
     option, so a kubeconfig's args can be pasted; --output, --token-only and --api-version are
     accepted and ignored. Exit 0 when the answer is determined (mapped or not), 1 when not.
     """
+    from eksauth import kubeapi
+    from eksauth.awsauth import map_caller, read_source
+
     source = options["aws_auth"]
     # Read an aws-auth file before any request: a bad file fails without touching STS.
-    tables = None if source in (None, "cluster") else load_tables(read_file(source))
+    tables = None if source in (None, "cluster") else load_tables(read_source(source))
     kube = kube_resolved(ctx, options)
     request = kube.request
     log = logger(options["verbose"])
@@ -96,9 +96,11 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
         if source == "cluster":
             try:
                 tables = load_tables(
-                    _live_aws_auth(
-                        kube,
-                        request=request,
+                    kubeapi.live_aws_auth(
+                        kube.merged,
+                        kube.context,
+                        given=kube.given_context,
+                        cluster=request.cluster,
                         access=access,
                         bearer=issued.token,
                         timeout=timeout,
@@ -122,7 +124,7 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
         verdict = verdict._replace(notes=(*verdict.notes, f"aws-auth: {problem.message}"))
     _show_verdict(caller, verdict, mapping, options["as_json"])
     if not verdict.determined:
-        raise problem or _undetermined(verdict, access)
+        raise problem or weigh.undetermined(verdict, access)
 
 
 def _profile(request: TokenRequest) -> str | None:
@@ -132,68 +134,15 @@ def _profile(request: TokenRequest) -> str | None:
 
 
 def _ask_eks(request: TokenRequest, caller: CallerIdentity, timeout: float) -> ClusterAccess | None:
-    """What EKS says about the cluster and the caller, None when there is no region to ask in;
-    when EKS cannot be reached, an unknown answer with a note saying so."""
-    from eksauth import access_fetch, awscalls, httpget
-    from eksauth.access import ClusterAccess
-    from eksauth.errors import AwsError
+    """EKS's answer (`access_fetch.ask`); None, said, when there is no region to ask in."""
+    from eksauth import access_fetch
 
-    try:
-        client = awscalls.eks_client(request.profile, request.region)
-        if client is None:
-            warn("no region to ask EKS in, so only aws-auth is consulted (give --region)")
-            return None
-        where = client.meta.region_name
-
-        def late() -> EksAuthError:
-            return AwsError(f"EKS in {where} did not answer within {timeout:g} s")
-
-        return httpget.within(
-            timeout, lambda: access_fetch.gather(client, request.cluster, caller), late
-        )
-    except EksAuthError as exc:
-        note = f"could not ask EKS: {exc.message}"
-        return ClusterAccess(request.cluster, None, notes=(note,))
-
-
-def _live_aws_auth(
-    kube: Resolved,
-    *,
-    request: TokenRequest,
-    access: ClusterAccess | None,
-    bearer: str,
-    timeout: float,
-    log: Callable[[str], None],
-) -> str:
-    """kube-system/aws-auth from the cluster's own API server (never another one)."""
-    from eksauth import kubeapi
-
-    where = kubeapi.target(
-        kube.merged,
-        kube.context,
-        given=kube.given_context,
-        cluster=request.cluster,
-        endpoint=access.endpoint if access is not None else None,
-        ca_data=access.ca_data if access is not None else None,
+    access = access_fetch.ask(
+        request.cluster, caller, profile=request.profile, region=request.region, timeout=timeout
     )
-    log(f"reading kube-system/aws-auth from {where.server} (context {where.context})")
-    return kubeapi.read_aws_auth(where, bearer, timeout)
-
-
-def _undetermined(verdict: Verdict, access: ClusterAccess) -> EksAuthError:
-    missing = ", ".join(verdict.missing_permissions)
-    unasked = next((n for n in access.notes if n.startswith("could not ask EKS")), None)
-    if unasked is not None:
-        return EksAuthError(
-            f"could not determine which Kubernetes user you are: {unasked}",
-            hint="check the network and AWS_ENDPOINT_URL_EKS; --no-eks with --aws-auth FILE "
-            "answers from aws-auth alone",
-        )
-    return EksAuthError(
-        "could not determine which Kubernetes user you are"
-        + (f": missing {missing}" if missing else ""),
-        hint=f"grant {missing}, or give --aws-auth" if missing else "give --aws-auth",
-    )
+    if access is None:
+        warn("no region to ask EKS in, so only aws-auth is consulted (give --region)")
+    return access
 
 
 def _show_verdict(

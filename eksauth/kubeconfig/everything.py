@@ -23,6 +23,7 @@ from eksauth.kubeconfig.entries import (
     USABLE_STATES,
     Cluster,
     ClusterError,
+    Entries,
     UserOptions,
     cluster_from_description,
     put_extension,
@@ -158,7 +159,7 @@ def check_regions(regions: Sequence[str]) -> None:
 class _Target:
     profile: str | None
     cluster: Cluster
-    entries: Any  # shared.Entries, before naming
+    entries: Entries  # from shared.shared_entries, before naming
 
 
 def _plan(content: dict[str, Any], request: AllRequest, found: Survey) -> Plan:

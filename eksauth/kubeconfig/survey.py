@@ -19,9 +19,14 @@ import time
 from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from eksauth.errors import EksAuthError
+
+if TYPE_CHECKING:
+    from mypy_boto3_eks import EKSClient
+
+    from eksauth.aws import Session
 
 WORKERS = 8
 
@@ -32,7 +37,7 @@ class Account:
     own region (environment or profile), from `awscalls.listing_session`."""
 
     profile: str | None
-    session: Any
+    session: Session
     region: str | None
     lock: threading.Lock = field(default_factory=threading.Lock, compare=False)
 
@@ -172,12 +177,12 @@ class _Run:
     def ask_region(self, account: Account, region: str) -> None:
         from eksauth import awscalls
 
-        def work() -> tuple[Any, list[str]]:
+        def work() -> tuple[EKSClient, list[str]]:
             with account.lock:  # botocore sessions are not thread-safe; clients are
                 eks = awscalls.bounded_client(account.session, "eks", region, self.left())
             return eks, awscalls.cluster_names(eks, account.profile)
 
-        def then(answer: tuple[Any, list[str]]) -> None:
+        def then(answer: tuple[EKSClient, list[str]]) -> None:
             eks, names = answer
             self.regions_done += 1
             self.result.listed[(account.profile, region)] = set(names)
@@ -186,7 +191,7 @@ class _Run:
 
         self.submit(_Task(work, then, Failure(account.profile, region, None, "")))
 
-    def ask_cluster(self, account: Account, region: str, eks: Any, name: str) -> None:
+    def ask_cluster(self, account: Account, region: str, eks: EKSClient, name: str) -> None:
         from eksauth import awscalls
 
         def then(cluster: dict[str, Any]) -> None:
