@@ -102,6 +102,21 @@ def read_owned_file(path: str, max_bytes: int, *, private: bool = True) -> bytes
     return raw if len(raw) <= max_bytes else None
 
 
+def read_owned_json(path: str, max_bytes: int, *, private: bool = True) -> dict[str, Any] | None:
+    """The JSON object in `path`, read by `read_owned_file`'s rules; else None (refused, too
+    big, not UTF-8 or JSON, nested beyond reason, or not an object). The one reader of the
+    private JSON files: cache entries, SSO token files, aws-cli's role sessions."""
+    raw = read_owned_file(path, max_bytes, private=private)
+    if raw is None:
+        return None
+    try:
+        # jsonlite: bounded nesting (a planted "[[[[…" is a ValueError, not a RecursionError).
+        value = jsonlite.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def resolve_cache_dir(option: str | None, env: Mapping[str, str]) -> str | None:
     """`--cache-dir`, then EKSAUTH_CACHE_DIR, then the platform's user cache folder."""
     chosen = option or env.get("EKSAUTH_CACHE_DIR") or None
@@ -126,14 +141,8 @@ class Cache:
         """The entry `name` if it is ours, private, intact and of our format; else None."""
         if self.folder is None or not self._readable():
             return None
-        raw = read_owned_file(os.path.join(self.folder, name + ".json"), _MAX_ENTRY_BYTES)
-        if raw is None:
-            return None
-        try:
-            entry = jsonlite.loads(raw.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError included
-            return None
-        if not isinstance(entry, dict) or type(entry.get("format")) is not int:
+        entry = read_owned_json(os.path.join(self.folder, name + ".json"), _MAX_ENTRY_BYTES)
+        if entry is None or type(entry.get("format")) is not int:
             return None
         return entry if entry["format"] == FORMAT else None
 

@@ -169,18 +169,11 @@ def _sha1(text: str) -> str:
 
 def read_json(path: str) -> dict[str, Any] | None:
     """A small JSON object from a regular file of ours, or None (missing, symlink, FIFO, not
-    ours, huge, corrupt or nested beyond reason): the cache's hostile-file rules."""
-    from eksauth import jsonlite
-    from eksauth.cache import read_owned_file
+    ours, huge, corrupt or nested beyond reason): the cache's hostile-file rules, in a folder
+    shared with aws-cli (its umask: only group/other write is refused)."""
+    from eksauth.cache import read_owned_json
 
-    data = read_owned_file(path, MAX_FILE_BYTES, private=False)
-    if data is None:
-        return None
-    try:
-        value = jsonlite.loads(data.decode("utf-8"))
-    except ValueError:  # UnicodeDecodeError included
-        return None
-    return value if isinstance(value, dict) else None
+    return read_owned_json(path, MAX_FILE_BYTES, private=False)
 
 
 def write_json(path: str, value: Mapping[str, Any]) -> None:
