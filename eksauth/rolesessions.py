@@ -1,8 +1,8 @@
 """Role-profile sessions in aws-cli's cache (`~/.aws/cli/cache`), shared with aws-cli on purpose.
 
 botocore's own JSONFileCache and cache keys (so aws-cli and eksauth serve each other), read with
-eksauth's hostile-file rules. Part of the AWS boundary: with `aws.py` and `signer.py`, one of the
-three modules that import botocore.
+eksauth's hostile-file rules. Part of the AWS boundary: with `aws.py`, `signer.py` and
+`sso_oidc.py`, one of the four modules that import botocore.
 """
 
 from __future__ import annotations

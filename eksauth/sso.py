@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from eksauth import aws, sso_flows
+from eksauth import aws, sso_flows, sso_oidc
 from eksauth.errors import SsoError
 from eksauth.privatefile import make_private_dirs, replace_private
 
@@ -105,7 +105,7 @@ def _sso_profile(full_config: Mapping[str, Any], name: str) -> tuple[str, Mappin
 
 def config_for(profile: str | None, sso_session: str | None = None) -> tuple[SsoConfig, Any]:
     """The SSO settings of `profile` (None: botocore's choice) or `sso_session`, and the
-    botocore session that read them (for `aws.oidc_client`)."""
+    botocore session that read them (for `sso_oidc.client`)."""
     with aws.errors(profile):
         made = aws.session(profile, interactive=True)
         full_config = made.full_config
@@ -276,7 +276,7 @@ def registration(
         )
     if scopes:
         params["scopes"] = scopes
-    reply = aws.oidc_call(lambda: oidc.register_client(**params), "RegisterClient")
+    reply = sso_oidc.call(lambda: oidc.register_client(**params), "RegisterClient")
     expires_at = sso_flows.answer_number(reply, "clientSecretExpiresAt")
     if expires_at is None or not 0 <= expires_at < MAX_EPOCH:
         raise sso_flows.unusable_answer("clientSecretExpiresAt", "RegisterClient")
