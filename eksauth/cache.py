@@ -30,7 +30,7 @@ import stat
 import sys
 
 from eksauth import jsonlite
-from eksauth.portable import NOFOLLOW, NONBLOCK, OPEN_ALWAYS, home_folder
+from eksauth.portable import NOFOLLOW, NONBLOCK, OPEN_ALWAYS, expand_home, home_folder
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
@@ -118,10 +118,11 @@ def read_owned_json(path: str, max_bytes: int, *, private: bool = True) -> dict[
 
 
 def resolve_cache_dir(option: str | None, env: Mapping[str, str]) -> str | None:
-    """`--cache-dir`, then EKSAUTH_CACHE_DIR, then the platform's user cache folder."""
+    """`--cache-dir`, then EKSAUTH_CACHE_DIR (`~` is `portable.home_folder`), then the
+    platform's user cache folder."""
     chosen = option or env.get("EKSAUTH_CACHE_DIR") or None
     if chosen:
-        return os.path.abspath(os.path.expanduser(chosen))
+        return os.path.abspath(expand_home(chosen, env))
     return default_cache_dir(env)
 
 

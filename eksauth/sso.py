@@ -124,13 +124,11 @@ def _need(section: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def default_cache_dir(env: Mapping[str, str]) -> str:
-    """``~/.aws/sso/cache``, where botocore and the AWS CLI look (`portable.home_folder`)."""
-    from eksauth.portable import home_folder
+    """``~/.aws/sso/cache``, where botocore and the AWS CLI look (`portable.expand_home`: without
+    a usable home, wherever botocore itself would look)."""
+    from eksauth.portable import expand_home
 
-    home = home_folder(env)
-    if home is None:  # no usable home: wherever botocore itself would look
-        return os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))
-    return os.path.join(home, ".aws", "sso", "cache")
+    return expand_home(os.path.join("~", ".aws", "sso", "cache"), env)
 
 
 def token_path(config: SsoConfig, cache_dir: str) -> str:
