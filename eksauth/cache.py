@@ -1,8 +1,10 @@
-"""The on-disk store: one folder of private JSON entries by name, and a lock per entry.
+"""The on-disk store: one folder of private JSON entries by name, and a lock per entry; and the
+file and folder rules every folder of secrets follows (`read_owned_json`, `folder_problem`...).
 
 It knows nothing of tokens, credentials or requests: what goes in an entry, how it is keyed and
-how long it is good for belong to the orchestrator (`api.py`). Stdlib only, because a cache hit
-must cost little more than starting Python.
+how long it is good for belong to the orchestrator (`api.py`), and "the token cache" is only its
+name in warnings. The SSO token files and aws-cli's role sessions are read by its rules, not by
+it. Stdlib only, because a cache hit must cost little more than starting Python.
 
 Rules (each one a test):
 - The folder is 0700 and entries 0600 from the moment they exist, whatever the umask; entries are
@@ -13,8 +15,8 @@ Rules (each one a test):
   anything else is a miss, and is replaced by the next write.
 - The folder is used, for reads as for writes, only if it is a real folder of ours with no
   group/other bits. eksauth never changes the mode of a folder it did not create: `--cache-dir
-  /tmp` (or $HOME, or any shared folder) is refused with one warning line, and the token is
-  still printed; name a private folder (or one that does not exist yet) instead. The one
+  /tmp` (or $HOME, or any shared folder) is refused with one warning line, and the command
+  still answers; name a private folder (or one that does not exist yet) instead. The one
   exception is the default folder (`~/.cache/eksauth`) when it is ours and only readable by
   others (an old umask, a copy): that is eksauth's own, and is tightened to 0700.
 - Only what we own, in a folder we would use, is ever removed (`cache clear`).
@@ -30,7 +32,7 @@ import stat
 import sys
 
 from eksauth import jsonlite
-from eksauth.portable import NOFOLLOW, NONBLOCK, OPEN_ALWAYS, home_folder
+from eksauth.portable import NOFOLLOW, NONBLOCK, OPEN_ALWAYS, expand_home, home_folder
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
@@ -44,7 +46,7 @@ if TYPE_CHECKING:
 APP_NAME = "eksauth"
 # Bump when the entry format changes: old entries then simply miss.
 FORMAT = 1
-# How long a miss waits for another process that is signing the same token, before signing on
+# How long a miss waits for another process that is making the same entry, before making it on
 # its own: long enough for a cold start on a busy node, short enough never to stall kubectl.
 LOCK_WAIT_SECONDS = 10.0
 # Each run reads the clock once, as it starts; a process that started a moment before the one
@@ -102,11 +104,27 @@ def read_owned_file(path: str, max_bytes: int, *, private: bool = True) -> bytes
     return raw if len(raw) <= max_bytes else None
 
 
+def read_owned_json(path: str, max_bytes: int, *, private: bool = True) -> dict[str, Any] | None:
+    """The JSON object in `path`, read by `read_owned_file`'s rules; else None (refused, too
+    big, not UTF-8 or JSON, nested beyond reason, or not an object). The one reader of the
+    private JSON files: cache entries, SSO token files, aws-cli's role sessions."""
+    raw = read_owned_file(path, max_bytes, private=private)
+    if raw is None:
+        return None
+    try:
+        # jsonlite: bounded nesting (a planted "[[[[…" is a ValueError, not a RecursionError).
+        value = jsonlite.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError included
+        return None
+    return value if isinstance(value, dict) else None
+
+
 def resolve_cache_dir(option: str | None, env: Mapping[str, str]) -> str | None:
-    """`--cache-dir`, then EKSAUTH_CACHE_DIR, then the platform's user cache folder."""
+    """`--cache-dir`, then EKSAUTH_CACHE_DIR (`~` is `portable.home_folder`), then the
+    platform's user cache folder."""
     chosen = option or env.get("EKSAUTH_CACHE_DIR") or None
     if chosen:
-        return os.path.abspath(os.path.expanduser(chosen))
+        return os.path.abspath(expand_home(chosen, env))
     return default_cache_dir(env)
 
 
@@ -126,14 +144,8 @@ class Cache:
         """The entry `name` if it is ours, private, intact and of our format; else None."""
         if self.folder is None or not self._readable():
             return None
-        raw = read_owned_file(os.path.join(self.folder, name + ".json"), _MAX_ENTRY_BYTES)
-        if raw is None:
-            return None
-        try:
-            entry = jsonlite.loads(raw.decode("utf-8"))
-        except ValueError:  # UnicodeDecodeError included
-            return None
-        if not isinstance(entry, dict) or type(entry.get("format")) is not int:
+        entry = read_owned_json(os.path.join(self.folder, name + ".json"), _MAX_ENTRY_BYTES)
+        if entry is None or type(entry.get("format")) is not int:
             return None
         return entry if entry["format"] == FORMAT else None
 
@@ -257,12 +269,12 @@ class Cache:
     # -- locking ---------------------------------------------------------------------------
 
     def lock(self, name: str, timeout: float = LOCK_WAIT_SECONDS) -> Lock:
-        """`with cache.lock(name) as held:` holds `<name>.lock` while signing.
+        """`with cache.lock(name) as held:` holds `<name>.lock` while making entry `name`.
 
         Only the miss path locks, and it looks in the cache again once the lock is held, so
         32 kubectl processes starting together sign once. A lock not granted within `timeout`
         is not worth stalling kubectl for: `held` is then False, `Lock.problem` says why, and
-        the caller signs anyway.
+        the caller makes the entry anyway.
         """
         from eksauth.locks import Lock  # only the miss path locks
 
@@ -311,10 +323,6 @@ def _owned(st: os.stat_result) -> bool:
     return not hasattr(os, "getuid") or st.st_uid == os.getuid()
 
 
-def _owned_regular_file(st: os.stat_result) -> bool:
-    return stat.S_ISREG(st.st_mode) and _owned(st)
-
-
 def file_problem(st: os.stat_result) -> str | None:
     """Why a file (lstat'ed) shared with aws-cli cannot be trusted, or None: it must be a
     regular file of ours that no one else can write to."""
@@ -323,7 +331,7 @@ def file_problem(st: os.stat_result) -> str | None:
 
 def _private_regular_file(st: os.stat_result) -> bool:
     private = not hasattr(os, "getuid") or not stat.S_IMODE(st.st_mode) & 0o077
-    return _owned_regular_file(st) and private
+    return stat.S_ISREG(st.st_mode) and _owned(st) and private
 
 
 def _ours_to_tighten(folder: str, st: os.stat_result) -> bool:

@@ -124,7 +124,6 @@ def clear_role_sessions(env: Mapping[str, str]) -> int:
 
 def _role_session_entries(env: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
     from eksauth import rolesessions
-    from eksauth.cache import read_owned_file
 
     folder = rolesessions.aws_cli_cache_dir(env)
     if folder is None or rolesessions.folder_refused(folder) is not None:
@@ -138,8 +137,7 @@ def _role_session_entries(env: Mapping[str, str]) -> list[tuple[str, dict[str, A
         if not name.endswith(".json") or folder is None:
             continue
         path = os.path.join(folder, name)
-        raw = read_owned_file(path, rolesessions.MAX_ROLE_SESSION_BYTES, private=False)
-        entry = rolesessions.role_session(raw) if raw is not None else None
+        entry = rolesessions.read_role_session(path)
         if entry is not None:
             found.append((path, entry))
     return found

@@ -1,19 +1,28 @@
-"""An exclusive advisory lock on an open lock file, with a bounded wait. Stdlib only.
+"""eksauth's two kinds of lock, each with a bounded wait. Stdlib only, never on the hit path.
 
-Used by the cache for `<entry>.lock`, taken only on the miss path: closing the descriptor
-releases it, so a killed process never leaves a lock held.
+- `Lock`: an exclusive advisory lock (flock; msvcrt on Windows) on an open lock file, used by
+  the cache for `<entry>.lock`, taken only on the miss path: closing the descriptor releases
+  it, so a killed process never leaves a lock held.
+- `exclusive`: kubectl's `<file>.lock` beside a kubeconfig, created with O_EXCL and removed
+  after, so that eksauth, kubectl and aws-cli writing the same file take turns.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import sys
 import time
+
+from eksauth.portable import NOFOLLOW, OPEN_ALWAYS
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
     from types import TracebackType
     from typing import Any
+
+# kubectl waits for another writer's `<file>.lock` for a few seconds; so do we.
+FILE_LOCK_WAIT_SECONDS = 10.0
 
 
 class Lock:
@@ -76,3 +85,51 @@ def windows_locking() -> Any:
     import msvcrt  # Windows only
 
     return msvcrt
+
+
+# -- kubectl's `<file>.lock` ---------------------------------------------------------------------
+
+
+class LockTimeout(OSError):
+    """Another writer held `<file>.lock` for longer than we wait."""
+
+
+class exclusive:
+    """Hold `<path>.lock` as kubectl does: create it O_EXCL, remove it on the way out.
+
+    Waits up to `timeout` seconds for another holder, then raises `LockTimeout` naming the lock
+    (a writer killed mid-write leaves it behind: the message says to remove it).
+    """
+
+    def __init__(self, path: str, timeout: float = FILE_LOCK_WAIT_SECONDS) -> None:
+        self.lock_path = path + ".lock"
+        self._timeout = timeout
+        self._held = False
+
+    def __enter__(self) -> exclusive:
+        deadline = time.monotonic() + self._timeout
+        delay = 0.005
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | OPEN_ALWAYS
+        while True:
+            try:
+                os.close(os.open(self.lock_path, flags, 0o600))
+            except FileExistsError as exc:
+                if time.monotonic() >= deadline:
+                    raise LockTimeout(
+                        errno.EAGAIN,
+                        f"{self.lock_path} is held by another writer (waited "
+                        f"{self._timeout:g} s); remove it if no eksauth or kubectl is running",
+                    ) from exc
+                time.sleep(delay)
+                delay = min(delay * 2, 0.1)
+                continue
+            self._held = True
+            return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._held:
+            self._held = False
+            try:  # noqa: SIM105
+                os.unlink(self.lock_path)
+            except OSError:
+                pass

@@ -6,6 +6,7 @@ Stdlib only, and small: the cache-hit path imports it.
   token cache and aws-cli's role-session cache with `os.path.expanduser("~")`, so eksauth
   follows the same rule for those and for its own cache, or a rewritten credentials file on
   Windows (where cmd and PowerShell set USERPROFILE, usually not HOME) would not renew tokens.
+  `expand_home` is the same rule for a `~` in a path (`--cache-dir ~/x`, the SSO cache).
 - `OPEN_ALWAYS`: ORed into every `os.open`. On Windows `os.open` defaults to text mode, where a
   written LF becomes CRLF and a Ctrl-Z byte ends a read; O_BINARY turns that off (0 elsewhere).
 - `NOFOLLOW` and `NONBLOCK`: 0 where the platform has none (Windows). What eksauth does instead
@@ -57,3 +58,23 @@ def home_folder(env: Mapping[str, str], platform: str = sys.platform) -> str | N
             return None
     home = home.rstrip("/") or "/"
     return home if home.startswith("/") else None
+
+
+def expand_home(path: str, env: Mapping[str, str], platform: str = sys.platform) -> str:
+    """`os.path.expanduser(path)` as `platform` computes it, with `~` from `home_folder(env)`.
+
+    A path without a leading `~`, or naming another user's home (`~alice/x`), is expanduser's
+    alone. Without a usable home the answer is expanduser's too (from the process's own
+    environment), as botocore gets it for `~/.aws/...`: the path unchanged, so relative to the
+    working folder, when no home can be found at all; else from the relative or empty HOME
+    that `home_folder` refuses.
+    """
+    seps = "\\/" if platform == "win32" else "/"
+    if not path.startswith("~") or path[1:2] not in ("", *seps):
+        return os.path.expanduser(path)
+    home = home_folder(env, platform)
+    if home is None:
+        return os.path.expanduser(path)
+    if platform == "win32":
+        return home + path[1:]  # ntpath.expanduser's own join
+    return (home.rstrip("/") + path[1:]) or "/"  # posixpath.expanduser's own join

@@ -9,8 +9,8 @@ ones a killed writer left behind.
 Files eksauth creates *beside* user data (a kubeconfig backup, a kubelet CA file) go through
 `replace_own`: whatever is at the path must be absent or a regular file of ours, else nothing
 is written (`PlantedError`): a symlink planted in a shared folder never redirects a write.
-`exclusive` is kubectl's `<file>.lock`: created with O_EXCL, removed after, a bounded wait.
-Stdlib only; used by the token cache and the kubeconfig writer.
+Stdlib only; used by the token cache and the kubeconfig writer (whose kubectl-style
+`<file>.lock` is `locks.exclusive`).
 """
 
 from __future__ import annotations
@@ -23,16 +23,10 @@ import time
 from eksauth.portable import NOFOLLOW, OPEN_ALWAYS
 
 TEMP_SUFFIX = ".tmp"
-# kubectl waits for another writer's `<file>.lock` for a few seconds; so do we.
-LOCK_WAIT_SECONDS = 10.0
 
 
 class PlantedError(OSError):
     """Something other than our own regular file is where we would write."""
-
-
-class LockTimeout(OSError):
-    """Another writer held `<file>.lock` for longer than we wait."""
 
 
 def replace_private(
@@ -138,47 +132,6 @@ def _create(path: str, data: bytes, owner: tuple[int, int] | None) -> None:
         except OSError:
             pass
         raise
-
-
-class exclusive:
-    """Hold `<path>.lock` as kubectl does: create it O_EXCL, remove it on the way out.
-
-    Waits up to `timeout` seconds for another holder, then raises `LockTimeout` naming the lock
-    (a writer killed mid-write leaves it behind: the message says to remove it).
-    """
-
-    def __init__(self, path: str, timeout: float = LOCK_WAIT_SECONDS) -> None:
-        self.lock_path = path + ".lock"
-        self._timeout = timeout
-        self._held = False
-
-    def __enter__(self) -> exclusive:
-        deadline = time.monotonic() + self._timeout
-        delay = 0.005
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | NOFOLLOW | OPEN_ALWAYS
-        while True:
-            try:
-                os.close(os.open(self.lock_path, flags, 0o600))
-            except FileExistsError as exc:
-                if time.monotonic() >= deadline:
-                    raise LockTimeout(
-                        errno.EAGAIN,
-                        f"{self.lock_path} is held by another writer (waited "
-                        f"{self._timeout:g} s); remove it if no eksauth or kubectl is running",
-                    ) from exc
-                time.sleep(delay)
-                delay = min(delay * 2, 0.1)
-                continue
-            self._held = True
-            return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        if self._held:
-            self._held = False
-            try:  # noqa: SIM105
-                os.unlink(self.lock_path)
-            except OSError:
-                pass
 
 
 def make_private_dirs(folder: str, home: str | None) -> bool:

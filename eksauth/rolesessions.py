@@ -1,8 +1,8 @@
 """Role-profile sessions in aws-cli's cache (`~/.aws/cli/cache`), shared with aws-cli on purpose.
 
 botocore's own JSONFileCache and cache keys (so aws-cli and eksauth serve each other), read with
-eksauth's hostile-file rules. Part of the AWS boundary: with `aws.py` and `signer.py`, one of the
-three modules that import botocore.
+eksauth's hostile-file rules. Part of the AWS boundary: with `aws.py`, `signer.py` and
+`sso_oidc.py`, one of the four modules that import botocore.
 """
 
 from __future__ import annotations
@@ -22,8 +22,7 @@ from botocore.credentials import (
 from botocore.exceptions import BotoCoreError
 from botocore.utils import JSONFileCache, parse_timestamp
 
-from eksauth import jsonlite
-from eksauth.cache import path_problem, read_owned_file
+from eksauth.cache import path_problem, read_owned_json
 from eksauth.portable import home_folder
 from eksauth.privatefile import make_private_dirs, replace_private
 
@@ -111,9 +110,7 @@ class RoleSessionCache(JSONFileCache):
         if not os.path.isdir(self._folder) or not self._usable():
             return None
         # botocore's file name for a key (a test holds the two to the same file).
-        path = os.path.join(self._folder, cache_key + ".json")
-        raw = read_owned_file(path, MAX_ROLE_SESSION_BYTES, private=False)
-        entry = role_session(raw) if raw is not None else None
+        entry = read_role_session(os.path.join(self._folder, cache_key + ".json"))
         if entry is None or self._roles is None:
             return entry
         if self._known is None:
@@ -143,14 +140,11 @@ def names_role(entry: Mapping[str, Any], role_arn: str) -> bool:
     )
 
 
-def role_session(raw: bytes) -> dict[str, Any] | None:
-    """An aws-cli cache entry, parsed, if it has what botocore reads from one; else None."""
-    try:
-        # jsonlite: bounded nesting (a planted "[[[[…" is a ValueError, not a RecursionError).
-        entry = jsonlite.loads(raw.decode("utf-8"))
-    except ValueError:  # UnicodeDecodeError included
-        return None
-    if not isinstance(entry, dict) or not isinstance(entry.get("AssumedRoleUser", {}), dict):
+def read_role_session(path: str) -> dict[str, Any] | None:
+    """The aws-cli cache entry at `path` (the cache's hostile-file rules, aws-cli's umask), if it
+    has what botocore reads from one; else None."""
+    entry = read_owned_json(path, MAX_ROLE_SESSION_BYTES, private=False)
+    if entry is None or not isinstance(entry.get("AssumedRoleUser", {}), dict):
         return None
     credentials = entry.get("Credentials")
     fields = ("AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")

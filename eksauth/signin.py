@@ -49,7 +49,7 @@ def resolved(
         if not interactive or say is None:
             raise
         gone = exc
-    from eksauth import aws, sso
+    from eksauth import aws, sso, sso_oidc
 
     try:
         config, session = sso.config_for(gone.profile)
@@ -94,7 +94,7 @@ def resolved(
         say(f"the IAM Identity Center session for {config.start_url} has expired; signing in")
         try:
             sso.login(
-                aws.oidc_client(session, config.region), config, now=now, say=say, cache_dir=folder
+                sso_oidc.client(session, config.region), config, now=now, say=say, cache_dir=folder
             )
         except (EksAuthError, KeyboardInterrupt):
             # The failure's own time: runs that started before it may not retry.

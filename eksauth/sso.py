@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from eksauth import aws, sso_flows
+from eksauth import aws, sso_flows, sso_oidc
 from eksauth.errors import SsoError
 from eksauth.privatefile import make_private_dirs, replace_private
 
@@ -105,7 +105,7 @@ def _sso_profile(full_config: Mapping[str, Any], name: str) -> tuple[str, Mappin
 
 def config_for(profile: str | None, sso_session: str | None = None) -> tuple[SsoConfig, Any]:
     """The SSO settings of `profile` (None: botocore's choice) or `sso_session`, and the
-    botocore session that read them (for `aws.oidc_client`)."""
+    botocore session that read them (for `sso_oidc.client`)."""
     with aws.errors(profile):
         made = aws.session(profile, interactive=True)
         full_config = made.full_config
@@ -124,13 +124,11 @@ def _need(section: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def default_cache_dir(env: Mapping[str, str]) -> str:
-    """``~/.aws/sso/cache``, where botocore and the AWS CLI look (`portable.home_folder`)."""
-    from eksauth.portable import home_folder
+    """``~/.aws/sso/cache``, where botocore and the AWS CLI look (`portable.expand_home`: without
+    a usable home, wherever botocore itself would look)."""
+    from eksauth.portable import expand_home
 
-    home = home_folder(env)
-    if home is None:  # no usable home: wherever botocore itself would look
-        return os.path.expanduser(os.path.join("~", ".aws", "sso", "cache"))
-    return os.path.join(home, ".aws", "sso", "cache")
+    return expand_home(os.path.join("~", ".aws", "sso", "cache"), env)
 
 
 def token_path(config: SsoConfig, cache_dir: str) -> str:
@@ -169,18 +167,11 @@ def _sha1(text: str) -> str:
 
 def read_json(path: str) -> dict[str, Any] | None:
     """A small JSON object from a regular file of ours, or None (missing, symlink, FIFO, not
-    ours, huge, corrupt or nested beyond reason): the cache's hostile-file rules."""
-    from eksauth import jsonlite
-    from eksauth.cache import read_owned_file
+    ours, huge, corrupt or nested beyond reason): the cache's hostile-file rules, in a folder
+    shared with aws-cli (its umask: only group/other write is refused)."""
+    from eksauth.cache import read_owned_json
 
-    data = read_owned_file(path, MAX_FILE_BYTES, private=False)
-    if data is None:
-        return None
-    try:
-        value = jsonlite.loads(data.decode("utf-8"))
-    except ValueError:  # UnicodeDecodeError included
-        return None
-    return value if isinstance(value, dict) else None
+    return read_owned_json(path, MAX_FILE_BYTES, private=False)
 
 
 def write_json(path: str, value: Mapping[str, Any]) -> None:
@@ -283,7 +274,7 @@ def registration(
         )
     if scopes:
         params["scopes"] = scopes
-    reply = aws.oidc_call(lambda: oidc.register_client(**params), "RegisterClient")
+    reply = sso_oidc.call(lambda: oidc.register_client(**params), "RegisterClient")
     expires_at = sso_flows.answer_number(reply, "clientSecretExpiresAt")
     if expires_at is None or not 0 <= expires_at < MAX_EPOCH:
         raise sso_flows.unusable_answer("clientSecretExpiresAt", "RegisterClient")

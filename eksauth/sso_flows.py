@@ -1,7 +1,7 @@
 """The two IAM Identity Center sign-in flows: authorization code with PKCE, and device code.
 
 Each returns the CreateToken reply (a dict) or raises one `SsoError` line. The `oidc` client is
-made by the AWS boundary (`aws.oidc_client`), whose `oidc_call` runs every call and maps its
+made by `sso_oidc.client` (the AWS boundary), whose `call` runs every call and maps its
 errors; `say` prints one line on stderr.
 Nothing here prints a token, client secret, code or code verifier.
 """
@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from eksauth import aws, browser
+from eksauth import browser, sso_oidc
 from eksauth.errors import SsoError
 
 Say = Callable[[str], None]
@@ -195,7 +195,7 @@ def authorization_code_flow(
                 "scopes": " ".join(scopes),
             }
         )
-        url = f"{aws.oidc_endpoint(oidc)}/authorize?{query}&code_challenge={challenge}"
+        url = f"{sso_oidc.endpoint(oidc)}/authorize?{query}&code_challenge={challenge}"
         say(f"Sign in to AWS IAM Identity Center at: {url}")
         deadline = time.monotonic() + timeout
         if open_browser and not browser.open_url(url, say=say, done=waiting.done.is_set):
@@ -238,7 +238,7 @@ def device_code_flow(
 
     The bound is a deadline on `clock`: the time each CreateToken takes counts, not only the
     polling interval."""
-    started = aws.oidc_call(
+    started = sso_oidc.call(
         lambda: oidc.start_device_authorization(
             clientId=client_id, clientSecret=client_secret, startUrl=start_url
         ),
@@ -314,7 +314,7 @@ _REFUSALS = {
 
 def _create_token(oidc: Any, **params: Any) -> dict[str, Any]:
     try:
-        return aws.oidc_call(lambda: oidc.create_token(**params), "CreateToken")
+        return sso_oidc.call(lambda: oidc.create_token(**params), "CreateToken")
     except SsoError as exc:
         if exc.code in _REFUSALS:
             message, hint = _REFUSALS[exc.code]

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 import yaml
 
-from eksauth import privatefile, replay, token
+from eksauth import locks, privatefile, replay, token
 from eksauth.errors import EksAuthError, StsError, TokenFormatError, VerificationError
 from tests.conftest import (
     ACCESS_KEY,
@@ -394,10 +394,10 @@ class TestConcurrentWriters:
 
     def test_a_held_lock_times_out_with_a_clear_error(self, tmp_path: Path) -> None:
         config = tmp_path / "config"
-        with privatefile.exclusive(str(config)):
+        with locks.exclusive(str(config)):
             started = time.monotonic()
-            second = privatefile.exclusive(str(config), timeout=0.3)
-            with pytest.raises(privatefile.LockTimeout, match="held by another writer"), second:
+            second = locks.exclusive(str(config), timeout=0.3)
+            with pytest.raises(locks.LockTimeout, match="held by another writer"), second:
                 pass
             assert time.monotonic() - started < 5
 

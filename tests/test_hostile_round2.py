@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 import eksauth as library
-from eksauth import aws, rolesessions, sso, sso_flows
+from eksauth import rolesessions, sso, sso_flows, sso_oidc
 from eksauth.errors import SsoError
 from tests import test_hostile, test_role_sessions
 from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, Result, tool
@@ -108,7 +108,7 @@ def _login(**options: Any) -> str:
     options.setdefault("say", lambda _: None)
     options.setdefault("timeout", 10.0)
     return sso.login(
-        aws.oidc_client(session, config.region),
+        sso_oidc.client(session, config.region),
         config,
         now=time.time(),
         cache_dir=sso.default_cache_dir(os.environ),

@@ -15,8 +15,8 @@ import pytest
 
 from eksauth import portable, rolesessions, sso
 from eksauth.api import aws_files
-from eksauth.cache import default_cache_dir
-from eksauth.portable import home_folder, open_always
+from eksauth.cache import default_cache_dir, resolve_cache_dir
+from eksauth.portable import expand_home, home_folder, open_always
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eksauth"
 HOME_VARIABLES = ("HOME", "USERPROFILE", "HOMEDRIVE", "HOMEPATH")
@@ -86,6 +86,53 @@ class TestHomeFolder:
         for path in paths:
             assert path is not None
             assert os.path.commonpath([home, path]) == home, path
+
+
+POSIX_PATHS = ["~", "~/", "~/.aws/sso/cache", "~//x", "relative/~/x", "/abs/x", "~nosuchuser/x"]
+# Not `~nosuchuser` there: on Windows, expanduser guesses another user's home from ours.
+WINDOWS_PATHS = [*POSIX_PATHS[:-1], "~\\.aws\\sso\\cache", "C:\\x"]
+
+
+class TestExpandHome:
+    """`expand_home(path, env, platform)` is that platform's `os.path.expanduser(path)` with the
+    home of `home_folder`: the one home rule for a `~` in a path."""
+
+    @pytest.mark.parametrize("path", WINDOWS_PATHS)
+    @pytest.mark.parametrize("env", [e for e in WINDOWS_ENVS if home_folder(e, "win32")])
+    def test_windows_is_ntpath_expanduser(self, env, path, monkeypatch) -> None:
+        _only(env, monkeypatch)
+        assert expand_home(path, os.environ, "win32") == ntpath.expanduser(path)
+
+    @pytest.mark.parametrize("path", POSIX_PATHS)
+    @pytest.mark.parametrize("platform", ["linux", "darwin"])
+    @pytest.mark.parametrize("env", POSIX_ENVS)
+    def test_posix_is_posixpath_expanduser(self, platform, env, path, monkeypatch) -> None:
+        if not env and not hasattr(os, "getuid"):
+            pytest.skip("no password database on this machine to fall back on")
+        _only(env, monkeypatch)
+        assert expand_home(path, os.environ, platform) == posixpath.expanduser(path)
+
+    @pytest.mark.parametrize("home", ["", "relative/home"])
+    def test_a_relative_or_empty_home_counts_as_unset(self, home) -> None:
+        if not hasattr(os, "getuid"):
+            pytest.skip("no password database on this machine to fall back on")
+        from_passwords = home_folder({}, "linux")
+        assert from_passwords is not None
+        assert expand_home("~/.aws", {"HOME": home}, "linux") == from_passwords + "/.aws"
+
+    def test_without_a_home_it_is_what_botocore_gets(self, monkeypatch) -> None:
+        """No usable home (Windows without USERPROFILE or HOMEPATH): expanduser's own answer,
+        which is where botocore looks for `~/.aws/...`."""
+        _only({"HOME": "/from/the/process"}, monkeypatch)
+        assert home_folder({}, "win32") is None
+        assert expand_home("~/.aws", {}, "win32") == os.path.expanduser("~/.aws")
+
+    def test_the_cache_folder_option_and_the_sso_cache_follow_it(self, tmp_path) -> None:
+        home = str(tmp_path)
+        env = {"USERPROFILE": home} if sys.platform == "win32" else {"HOME": home}
+        assert resolve_cache_dir("~/tokens", env) == os.path.join(home, "tokens")
+        assert resolve_cache_dir(None, {**env, "EKSAUTH_CACHE_DIR": "~"}) == home
+        assert sso.default_cache_dir(env) == os.path.join(home, ".aws", "sso", "cache")
 
 
 class TestOpenFlags:

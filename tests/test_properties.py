@@ -215,7 +215,7 @@ def test_sso_oidc_answers_give_a_token_or_one_error(browser_log, center, answers
 
     import botocore.session
 
-    from eksauth import aws, sso
+    from eksauth import sso, sso_oidc
 
     del browser_log
     center.answers, center.pending_polls = answers, 0
@@ -223,7 +223,7 @@ def test_sso_oidc_answers_give_a_token_or_one_error(browser_log, center, answers
     config = sso.resolve_config(session.full_config, profile="dev")
     with contextlib.suppress(EksAuthError):
         path = sso.login(
-            aws.oidc_client(session, config.region),
+            sso_oidc.client(session, config.region),
             config,
             now=time.time(),
             say=lambda _: None,

@@ -23,7 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from eksauth import aws, browser, sso
+from eksauth import browser, sso, sso_oidc
 from eksauth.errors import SsoError
 from tests.conftest import mkfifo, token_in_subprocess
 from tests.standins.sso import (
@@ -58,7 +58,7 @@ def run_login(browser_log: Path, cache_dir: str, said: list[str]) -> Callable[..
         options.setdefault("say", said.append)
         options.setdefault("timeout", 10.0)
         return sso.login(
-            aws.oidc_client(session, config.region),
+            sso_oidc.client(session, config.region),
             config,
             now=time.time(),
             cache_dir=cache_dir,

@@ -17,16 +17,9 @@ from typing import Any
 from eksauth.boundedread import MAX_BYTES
 from eksauth.boundedread import read_text as read_bounded
 from eksauth.errors import KubeconfigError
+from eksauth.locks import FILE_LOCK_WAIT_SECONDS, LockTimeout, exclusive
 from eksauth.portable import home_folder
-from eksauth.privatefile import (
-    LOCK_WAIT_SECONDS,
-    LockTimeout,
-    PlantedError,
-    exclusive,
-    make_private_dirs,
-    replace_own,
-    replace_private,
-)
+from eksauth.privatefile import PlantedError, make_private_dirs, replace_own, replace_private
 
 DEFAULT_PATH = "~/.kube/config"
 BACKUP_SUFFIX = ".eksauth-backup"
@@ -200,7 +193,7 @@ def write_beside(path: str, data: bytes, *, kubeconfig: str | None = None) -> No
 
 
 @contextmanager
-def locked(path: str, timeout: float = LOCK_WAIT_SECONDS) -> Iterator[None]:
+def locked(path: str, timeout: float = FILE_LOCK_WAIT_SECONDS) -> Iterator[None]:
     """Hold kubectl's `<kubeconfig>.lock` while reading and rewriting the file, so that
     concurrent writers (eksauth, kubectl, aws-cli...) each see the others' entries. The lock
     is named after the path as given, as kubectl names it, even when that is a symlink."""
