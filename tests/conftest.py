@@ -104,7 +104,7 @@ def mkfifo(path: str | os.PathLike[str], mode: int = 0o666) -> None:
 
 def tool(name: str) -> str:
     """An executable of the test environment: beside this Python (a venv's bin), else on PATH."""
-    for beside in (BIN / name, BIN / f"{name}.exe"):  # a venv's bin, or Windows' Scripts
+    for beside in program_names(BIN / name):  # a venv's bin, or Windows' Scripts
         if beside.exists():
             return str(beside)
     found = shutil.which(name)
@@ -134,6 +134,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     # As for a user who installed eksauth: the eksauth beside this Python is the one on PATH, so
     # the kubeconfig writers name it `eksauth` (tests of the off-PATH case set PATH themselves).
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    isolate_windows(monkeypatch, home, tmp_path)
     return home
 
 
@@ -208,3 +209,70 @@ def sts_checker(world: Any, sts_server: Any) -> Callable[..., str]:
         return text.split("<Arn>")[1].split("</Arn>")[0]
 
     return check
+
+
+# -- Platforms: what differs on Windows and macOS, and what cannot run there (issue 23) --------
+# Skips name the platform and what it lacks; nothing here skips on Linux.
+WINDOWS = sys.platform == "win32"
+
+
+def not_on_windows(reason: str) -> pytest.MarkDecorator:
+    """Skip on Windows, saying why: `reason` names what Windows lacks or does instead."""
+    return pytest.mark.skipif(WINDOWS, reason=f"Windows: {reason}")
+
+
+# Windows has no POSIX modes or owners: eksauth leaves who may open its folders to their ACL
+# there (README, "Windows and macOS"), so tests of 0600/0700 and of refusing loose files skip.
+posix_modes = not_on_windows(
+    "no POSIX file modes or owners; eksauth leaves access to the folder's ACL there"
+)
+# Windows has no O_NOFOLLOW: a link planted in place of an entry is followed when read there
+# (README, "Windows and macOS"); only a reparse-point folder is refused. Creating a symlink
+# also needs administrator rights or Developer Mode.
+posix_nofollow = not_on_windows(
+    "no O_NOFOLLOW, so a link planted in place of a file is followed (README); "
+    "creating one also needs administrator rights"
+)
+# A test that writes a `#!/bin/sh` program for another program to run (a BROWSER): Windows runs
+# only .exe/.cmd, and cmd.exe would split the sign-in URL at its `&`s.
+posix_shell = not_on_windows(
+    "a BROWSER program here is a #!/bin/sh script, which Windows cannot run"
+)
+# Sending a process a signal other than the console's (SIGKILL, SIGSTOP): Windows has none.
+posix_signals = not_on_windows("no POSIX signals (SIGKILL, SIGSTOP) to send another process")
+
+
+def program_names(path: Path) -> tuple[Path, ...]:
+    """The files a program `path` may be, in the order Windows would run them: `aws.cmd`
+    before the bare `aws` Python script awscli also installs, which Windows cannot run."""
+    if WINDOWS:
+        return tuple(path.with_name(path.name + ext) for ext in (".exe", ".cmd", ".bat", ""))
+    return (path,)
+
+
+def fake_program(folder: Path, name: str) -> Path:
+    """A file PATH lookups take for the program `name` (never run): `NAME.exe` on Windows
+    (shutil.which and kubectl look for PATHEXT's extensions there), an executable script
+    elsewhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if WINDOWS:
+        path = folder / f"{name}.exe"
+        path.write_bytes(b"")
+        return path
+    path = folder / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def isolate_windows(monkeypatch: pytest.MonkeyPatch, home: Path, tmp_path: Path) -> None:
+    """On Windows, the same private home and cache as elsewhere: `~` is USERPROFILE there (HOME
+    is not read), and the cache folder is the known folder %LOCALAPPDATA%, which no variable
+    moves (platformdirs asks Windows), so each test names its own through EKSAUTH_CACHE_DIR
+    (subprocesses, kubectl's exec plugins included, inherit it)."""
+    if not WINDOWS:
+        return
+    for name in ("HOMEDRIVE", "HOMEPATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("USERPROFILE", str(home))
+    monkeypatch.setenv("EKSAUTH_CACHE_DIR", str(cache_dir(tmp_path)))

@@ -16,18 +16,22 @@ import pytest
 import yaml
 
 from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
+from tests.conftest import (
+    ACCESS_KEY,
+    BIN,
+    SECRET_KEY,
+    fake_program,
+    kubectl_version,
+    not_on_windows,
+    tool,
+)
 
 USER_ARN = "arn:aws:iam::111122223333:user/alice"
 SYSTEM_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if p != str(BIN))
 
 
 def script(folder: Path, name: str = "eksauth") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text("#!/bin/sh\n")
-    path.chmod(0o755)
-    return path
+    return fake_program(folder, name)
 
 
 class TestTheRule:
@@ -36,6 +40,7 @@ class TestTheRule:
         env = {"PATH": str(mine.parent)}
         assert exec_command(env, str(mine), sys.executable) == ExecCommand("eksauth")
 
+    @not_on_windows("pipx copies scripts there rather than linking them, and a symlink needs admin")
     def test_a_symlink_on_path_to_the_running_script_counts(self, tmp_path) -> None:
         mine = script(tmp_path / "venv" / "bin")  # pipx: ~/.local/bin/eksauth -> the venv's
         (tmp_path / "local").mkdir()
@@ -54,7 +59,9 @@ class TestTheRule:
         mine, other = script(tmp_path / "mine"), script(tmp_path / "other")
         chosen = exec_command({"PATH": str(other.parent)}, str(mine), sys.executable)
         assert chosen.command == str(mine)
-        assert chosen.note == f"wrote the full path {mine}: PATH finds {other}"
+        # normcase: Windows' shutil.which spells the extension as PATHEXT does (`.EXE`).
+        expected = f"wrote the full path {mine}: PATH finds {other}"
+        assert os.path.normcase(str(chosen.note)) == os.path.normcase(expected)
 
     def test_python_m_uses_the_script_beside_the_interpreter(self, tmp_path) -> None:
         beside = script(tmp_path / "venv" / "bin")
