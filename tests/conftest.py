@@ -276,3 +276,15 @@ def isolate_windows(monkeypatch: pytest.MonkeyPatch, home: Path, tmp_path: Path)
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("USERPROFILE", str(home))
     monkeypatch.setenv("EKSAUTH_CACHE_DIR", str(cache_dir(tmp_path)))
+
+
+def symlink(link: Path, target: Path) -> None:
+    """`link.symlink_to(target)`, or the test skips where making one is not allowed (Windows
+    without administrator rights or Developer Mode). What eksauth does with a link it finds by
+    `lstat` holds there too; what rests on O_NOFOLLOW is marked `posix_nofollow` instead."""
+    try:
+        link.symlink_to(target, target_is_directory=target.is_dir())
+    except OSError as exc:
+        if not WINDOWS:
+            raise
+        pytest.skip(f"Windows: creating a symlink needs administrator rights ({exc})")
