@@ -288,3 +288,32 @@ def symlink(link: Path, target: Path) -> None:
         if not WINDOWS:
             raise
         pytest.skip(f"Windows: creating a symlink needs administrator rights ({exc})")
+
+
+def windows_program(path: Path, script: Path) -> Path:
+    """`path` (NAME.exe): a Windows program running the Python file `script` with this
+    interpreter, passing its arguments through untouched, made as pip makes console scripts
+    (pip's launcher, a `#!` line naming the interpreter, then a zip whose __main__ runs `script`).
+    A .cmd would not do: cmd.exe splits an argument (a sign-in URL) at its `&`s."""
+    import io
+    import zipfile
+
+    try:
+        from pip._vendor.distlib.scripts import ScriptMaker
+    except ImportError:
+        pytest.skip("Windows: pip's launcher is needed to make a program of a Python script")
+    launcher = ScriptMaker(None, None)._get_launcher("t")  # type: ignore[attr-defined]
+    main = (
+        f"import runpy, sys\nsys.argv[0] = {str(script)!r}\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as archive:
+        archive.writestr("__main__.py", main)
+    path.write_bytes(launcher + f'#!"{sys.executable}"\r\n'.encode() + stream.getvalue())
+    return path
+
+
+def linux_only(reason: str) -> pytest.MarkDecorator:
+    """Skip off Linux (macOS, Windows), saying why: `reason` names what only Linux has."""
+    return pytest.mark.skipif(sys.platform != "linux", reason=f"not Linux: {reason}")
