@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from eksauth.cli import SHELLS, completion_script
-from tests.conftest import BIN
+from tests.conftest import BIN, not_on_windows
 
 COMPLETIONS = Path(__file__).resolve().parent.parent / "completions"
 
@@ -47,6 +47,7 @@ def bash_complete(words: str, aws_env: Path) -> list[str]:
 
 
 @pytest.mark.e2e
+@not_on_windows("no POSIX bash to source the script in (bash there is WSL's or Git Bash)")
 class TestBash:
     def test_subcommands(self, aws_env: Path) -> None:
         assert {"token", "cache", "completion"} <= set(bash_complete("eksauth ''", aws_env))
