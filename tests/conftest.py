@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,7 +34,9 @@ ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 FROZEN = calendar.timegm((2026, 11, 23, 10, 0, 0))
 FROZEN_ISO = "2026-11-23T10:00:00Z"
-BIN = Path(sys.executable).parent
+# Where this Python's scripts (eksauth, kubectl, aws) are installed: beside the interpreter in a
+# venv, but `Scripts\` below it for a Windows Python outside a venv (actions/setup-python's).
+BIN = Path(sysconfig.get_path("scripts"))
 # Each awscli release pins one botocore (older ones also a PyYAML below 6), so it cannot be
 # installed beside the floor versions: the floor run (.ci/run) installs the `test-core` extra,
 # which leaves awscli out, and the tests that compare with aws-cli skip, saying why.
@@ -103,7 +106,7 @@ def mkfifo(path: str | os.PathLike[str], mode: int = 0o666) -> None:
 
 
 def tool(name: str) -> str:
-    """An executable of the test environment: beside this Python (a venv's bin), else on PATH."""
+    """An executable of the test environment: in this Python's scripts folder, else on PATH."""
     for beside in program_names(BIN / name):  # a venv's bin, or Windows' Scripts
         if beside.exists():
             return str(beside)

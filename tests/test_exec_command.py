@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command
+from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command, running_script
 from tests.conftest import (
     ACCESS_KEY,
     BIN,
@@ -69,6 +69,21 @@ class TestTheRule:
         main = str(tmp_path / "site" / "eksauth" / "__main__.py")
         assert exec_command({"PATH": ""}, main, python).command == str(beside)
         assert exec_command({"PATH": str(beside.parent)}, main, python).command == "eksauth"
+
+    def test_pips_windows_launcher_names_the_script_without_exe(self, tmp_path) -> None:
+        exe = tmp_path / "Scripts" / "eksauth.exe"
+        exe.parent.mkdir()
+        exe.write_bytes(b"")
+        argv0 = str(tmp_path / "Scripts" / "eksauth")  # the launcher drops `.exe` from argv[0]
+        assert running_script(argv0, sys.executable) == str(exe)
+
+    def test_python_m_finds_scripts_below_a_python_installed_for_all(self, tmp_path) -> None:
+        exe = tmp_path / "Scripts" / "eksauth.exe"  # python.exe at the top, scripts below
+        exe.parent.mkdir()
+        exe.write_bytes(b"")
+        exe.chmod(0o755)
+        main = str(tmp_path / "Lib" / "site-packages" / "eksauth" / "__main__.py")
+        assert running_script(main, str(tmp_path / "python.exe")) == str(exe)
 
     def test_python_m_without_a_script_writes_the_name_and_says_so(self, tmp_path) -> None:
         python = str(tmp_path / "bare" / "python")

@@ -52,15 +52,17 @@ def running_script(argv0: str, executable: str) -> str | None:
     """
     if program(argv0).lower() == NAME or os.path.basename(argv0).lower() == f"{NAME}-script.py":
         return _with_exe(os.path.abspath(argv0))
-    for beside in (os.path.join(os.path.dirname(executable), name) for name in _NAMES):
+    for name in _BESIDE:
+        beside = os.path.join(os.path.dirname(executable), name)
         if os.path.isfile(beside) and os.access(beside, os.X_OK):
             return beside
     return None
 
 
-# Windows' Scripts folder holds `eksauth.exe`, and the launcher pip writes there strips `.exe`
-# from argv[0], naming a file that does not exist; PATH lookups find `eksauth.exe`.
-_NAMES = (NAME, f"{NAME}.exe")
+# Windows' Scripts folder holds `eksauth.exe` (beside python.exe in a venv, below it in a
+# Python installed for all), and the launcher pip writes there strips `.exe` from argv[0],
+# naming a file that does not exist; PATH lookups find `eksauth.exe`.
+_BESIDE = (NAME, f"{NAME}.exe", os.path.join("Scripts", f"{NAME}.exe"))
 
 
 def _with_exe(path: str) -> str:
