@@ -23,6 +23,15 @@ def test_committed_scripts_are_current(shell: str, eksauth) -> None:
 
 def bash_complete(words: str, aws_env: Path) -> list[str]:
     """Source the committed script in a real bash and ask it to complete `words`."""
+    version = subprocess.run(
+        ["bash", "-c", 'echo "${BASH_VERSINFO[0]} ${BASH_VERSINFO[1]}"'],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout.split()
+    if (int(version[0]), int(version[1])) < (4, 4):
+        pytest.skip(f"bash {'.'.join(version)} predates 4.4, which click's completion needs")
     script = COMPLETIONS / "eksauth.bash"
     program = (
         f"source {script}\n"

@@ -554,6 +554,10 @@ class TestAwsCliRoleSessions:
         assert [p.name for p in folder.iterdir()] == ["not-a-session.txt"]
 
 
+# Where the default cache folder sits in a home folder (XDG_CACHE_HOME unset).
+CACHES = "Library/Caches" if sys.platform == "darwin" else ".cache"
+
+
 @not_on_windows("no umask or POSIX modes (eksauth runs here under `sh -c 'umask 000'`)")
 class TestFoldersWeCreate:
     """Item 6: every folder eksauth creates is 0700, and a missing HOME is never created."""
@@ -578,7 +582,7 @@ class TestFoldersWeCreate:
         assert done.stdout.startswith("k8s-aws-v1.")
         assert not (tmp_path / "x").exists()
         assert done.stderr == (
-            f"eksauth: warning: cannot use the token cache {home}/.cache/eksauth: "
+            f"eksauth: warning: cannot use the token cache {home}/{CACHES}/eksauth: "
             f"the home folder {home} does not exist\n"
         )
 
