@@ -71,10 +71,12 @@ def _try_lock(fd: int, platform: str = sys.platform) -> bool:
         if platform == "win32":
             msvcrt = windows_locking()
             msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)  # the first byte, from offset 0
-        else:
+        elif sys.platform != "win32":  # (so mypy checks this branch off Windows only)
             import fcntl  # only the miss path locks
 
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        else:  # flock asked for on Windows, which has none
+            return False
     except OSError:
         return False
     return True

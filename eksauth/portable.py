@@ -50,11 +50,16 @@ def home_folder(env: Mapping[str, str], platform: str = sys.platform) -> str | N
         return home if home and ntpath.isabs(home) else None
     home = env.get("HOME")
     if not home or not home.startswith("/"):
-        try:
-            import pwd  # POSIX only, and only without a usable HOME
+        if sys.platform == "win32":  # no password database (a POSIX `platform` asked there)
+            home = None
+        else:
+            try:
+                import pwd  # POSIX only, and only without a usable HOME
 
-            home = pwd.getpwuid(os.getuid()).pw_dir
-        except (ImportError, KeyError, AttributeError):
+                home = pwd.getpwuid(os.getuid()).pw_dir
+            except (ImportError, KeyError, AttributeError):
+                home = None
+        if home is None:
             return None
     home = home.rstrip("/") or "/"
     return home if home.startswith("/") else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import sys
 import time
 
 from eksauth.portable import NOFOLLOW, OPEN_ALWAYS
@@ -81,7 +82,10 @@ def _take_on(fd: int, owner: tuple[int, int], mode: int) -> None:
 
 
 def _ids() -> tuple[int, int]:
-    return (os.getuid(), os.getgid()) if hasattr(os, "getuid") else (0, 0)
+    ids = (0, 0)  # Windows: no Unix owners
+    if sys.platform != "win32":
+        ids = (os.getuid(), os.getgid())
+    return ids
 
 
 def replace_own(path: str, data: bytes, *, owner: tuple[int, int] | None = None) -> None:

@@ -13,7 +13,11 @@ import os
 import sys
 
 # What a write to stdout raises when the reader went away or the file cannot grow.
-STDOUT_ERRNOS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF, errno.EFBIG})
+STDOUT_ERRNOS = frozenset({errno.EPIPE, errno.ENOSPC, errno.EIO, errno.EBADF, errno.EFBIG}) | (
+    # Windows' C runtime reports a write to a pipe whose reader went away (ERROR_NO_DATA) as
+    # EINVAL, not EPIPE.
+    {errno.EINVAL} if sys.platform == "win32" else set()
+)
 
 
 def is_stdout_failure(exc: BaseException) -> bool:

@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -33,7 +34,9 @@ ACCESS_KEY = "AKIAIOSFODNN7EXAMPLE"
 SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 FROZEN = calendar.timegm((2026, 11, 23, 10, 0, 0))
 FROZEN_ISO = "2026-11-23T10:00:00Z"
-BIN = Path(sys.executable).parent
+# Where this Python's scripts (eksauth, kubectl, aws) are installed: beside the interpreter in a
+# venv, but `Scripts\` below it for a Windows Python outside a venv (actions/setup-python's).
+BIN = Path(sysconfig.get_path("scripts"))
 # Each awscli release pins one botocore (older ones also a PyYAML below 6), so it cannot be
 # installed beside the floor versions: the floor run (.ci/run) installs the `test-core` extra,
 # which leaves awscli out, and the tests that compare with aws-cli skip, saying why.
@@ -103,8 +106,8 @@ def mkfifo(path: str | os.PathLike[str], mode: int = 0o666) -> None:
 
 
 def tool(name: str) -> str:
-    """An executable of the test environment: beside this Python (a venv's bin), else on PATH."""
-    for beside in (BIN / name, BIN / f"{name}.exe"):  # a venv's bin, or Windows' Scripts
+    """An executable of the test environment: in this Python's scripts folder, else on PATH."""
+    for beside in program_names(BIN / name):  # a venv's bin, or Windows' Scripts
         if beside.exists():
             return str(beside)
     found = shutil.which(name)
@@ -134,6 +137,7 @@ def aws_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     # As for a user who installed eksauth: the eksauth beside this Python is the one on PATH, so
     # the kubeconfig writers name it `eksauth` (tests of the off-PATH case set PATH themselves).
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    isolate_windows(monkeypatch, home, tmp_path)
     return home
 
 
@@ -208,3 +212,108 @@ def sts_checker(world: Any, sts_server: Any) -> Callable[..., str]:
         return text.split("<Arn>")[1].split("</Arn>")[0]
 
     return check
+
+
+# -- Platforms: what differs on Windows and macOS, and what cannot run there (issue 23) --------
+# Skips name the platform and what it lacks; nothing here skips on Linux.
+WINDOWS = sys.platform == "win32"
+
+
+def not_on_windows(reason: str) -> pytest.MarkDecorator:
+    """Skip on Windows, saying why: `reason` names what Windows lacks or does instead."""
+    return pytest.mark.skipif(WINDOWS, reason=f"Windows: {reason}")
+
+
+# Windows has no POSIX modes or owners: eksauth leaves who may open its folders to their ACL
+# there (README, "Windows and macOS"), so tests of 0600/0700 and of refusing loose files skip.
+posix_modes = not_on_windows(
+    "no POSIX file modes or owners; eksauth leaves access to the folder's ACL there"
+)
+# Windows has no O_NOFOLLOW: a link planted in place of an entry is followed when read there
+# (README, "Windows and macOS"); only a reparse-point folder is refused. Creating a symlink
+# also needs administrator rights or Developer Mode.
+posix_nofollow = not_on_windows(
+    "no O_NOFOLLOW, so a link planted in place of a file is followed (README); "
+    "creating one also needs administrator rights"
+)
+# A test whose BROWSER is a `#!/bin/sh` script because its shell behaviour is the point (it
+# prints, sleeps, starts a background child): Windows runs only .exe/.cmd programs. (The plain
+# browser stand-in is a real program there: `windows_program`.)
+posix_shell = not_on_windows("this BROWSER is a #!/bin/sh script: its shell behaviour is tested")
+
+
+def program_names(path: Path) -> tuple[Path, ...]:
+    """The files a program `path` may be, in the order Windows would run them: `aws.cmd`
+    before the bare `aws` Python script awscli also installs, which Windows cannot run."""
+    if WINDOWS:
+        return tuple(path.with_name(path.name + ext) for ext in (".exe", ".cmd", ".bat", ""))
+    return (path,)
+
+
+def fake_program(folder: Path, name: str) -> Path:
+    """A file PATH lookups take for the program `name` (never run): `NAME.exe` on Windows
+    (shutil.which and kubectl look for PATHEXT's extensions there), an executable script
+    elsewhere."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if WINDOWS:
+        path = folder / f"{name}.exe"
+        path.write_bytes(b"")
+        return path
+    path = folder / name
+    path.write_text("#!/bin/sh\n")
+    path.chmod(0o755)
+    return path
+
+
+def isolate_windows(monkeypatch: pytest.MonkeyPatch, home: Path, tmp_path: Path) -> None:
+    """On Windows, the same private home and cache as elsewhere: `~` is USERPROFILE there (HOME
+    is not read), and the cache folder is the known folder %LOCALAPPDATA%, which no variable
+    moves (platformdirs asks Windows), so each test names its own through EKSAUTH_CACHE_DIR
+    (subprocesses, kubectl's exec plugins included, inherit it)."""
+    if not WINDOWS:
+        return
+    for name in ("HOMEDRIVE", "HOMEPATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("USERPROFILE", str(home))
+    monkeypatch.setenv("EKSAUTH_CACHE_DIR", str(cache_dir(tmp_path)))
+
+
+def symlink(link: Path, target: Path) -> None:
+    """`link.symlink_to(target)`, or the test skips where making one is not allowed (Windows
+    without administrator rights or Developer Mode). What eksauth does with a link it finds by
+    `lstat` holds there too; what rests on O_NOFOLLOW is marked `posix_nofollow` instead."""
+    try:
+        link.symlink_to(target, target_is_directory=target.is_dir())
+    except OSError as exc:
+        if not WINDOWS:
+            raise
+        pytest.skip(f"Windows: creating a symlink needs administrator rights ({exc})")
+
+
+def windows_program(path: Path, script: Path) -> Path:
+    """`path` (NAME.exe): a Windows program running the Python file `script` with this
+    interpreter, passing its arguments through untouched, made as pip makes console scripts
+    (pip's launcher, a `#!` line naming the interpreter, then a zip whose __main__ runs `script`).
+    A .cmd would not do: cmd.exe splits an argument (a sign-in URL) at its `&`s."""
+    import io
+    import zipfile
+
+    try:
+        from pip._vendor.distlib.scripts import ScriptMaker
+    except ImportError:
+        pytest.skip("Windows: pip's launcher is needed to make a program of a Python script")
+    launcher = ScriptMaker(None, None)._get_launcher("t")  # type: ignore[attr-defined]
+    main = (
+        f"import runpy, sys\nsys.argv[0] = {str(script)!r}\n"
+        "runpy.run_path(sys.argv[0], run_name='__main__')\n"
+    )
+    stream = io.BytesIO()
+    with zipfile.ZipFile(stream, "w") as archive:
+        archive.writestr("__main__.py", main)
+    path.write_bytes(launcher + f'#!"{sys.executable}"\r\n'.encode() + stream.getvalue())
+    return path
+
+
+def linux_only(reason: str) -> pytest.MarkDecorator:
+    """Skip off Linux (macOS, Windows), saying why: `reason` names what only Linux has."""
+    return pytest.mark.skipif(sys.platform != "linux", reason=f"not Linux: {reason}")

@@ -17,7 +17,17 @@ from eksauth import token
 from eksauth.api import token_key
 from eksauth.cache import default_cache_dir
 from eksauth.request import make_request
-from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, Result, cache_dir, tool
+from tests.conftest import (
+    ACCESS_KEY,
+    FROZEN,
+    SECRET_KEY,
+    Result,
+    cache_dir,
+    not_on_windows,
+    posix_modes,
+    posix_nofollow,
+    tool,
+)
 
 ARGS = ("token", "--cluster-name", "demo", "--region", "eu-west-1", "--output", "token")
 
@@ -135,12 +145,14 @@ class TestHostileFiles:
         entry.write_bytes(entry.read_bytes()[:40])
         assert signed_at(eksauth(*ARGS, now=FROZEN + 60).stdout) == "20261123T100100Z"
 
+    @posix_modes
     def test_loosened_entry_is_not_trusted(self, eksauth, tmp_path) -> None:
         entry, _ = self.only_entry(eksauth, tmp_path)
         entry.chmod(0o644)
         assert signed_at(eksauth(*ARGS, now=FROZEN + 60).stdout) == "20261123T100100Z"
         assert stat.S_IMODE(entry.stat().st_mode) == 0o600
 
+    @posix_nofollow
     def test_symlinked_entry_is_never_followed(self, eksauth, tmp_path) -> None:
         entry, first = self.only_entry(eksauth, tmp_path)
         planted = tmp_path / "planted.json"
@@ -161,6 +173,7 @@ class TestHostileFiles:
         assert signed_at(again.stdout) == "20261123T100100Z"
         assert entry.stat().st_uid == os.geteuid()
 
+    @posix_modes
     def test_modes_whatever_the_umask(self, eksauth, tmp_path) -> None:
         old = os.umask(0)
         try:
@@ -172,6 +185,7 @@ class TestHostileFiles:
         for path in folder.iterdir():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path.name
 
+    @posix_modes
     def test_loose_folder_of_ours_is_tightened(self, eksauth, tmp_path) -> None:
         folder = cache_dir(tmp_path)
         folder.mkdir(parents=True, mode=0o755)
@@ -190,7 +204,16 @@ class TestHostileFiles:
 
 @pytest.mark.usefixtures("static_keys")
 class TestUnusableFolders:
-    @pytest.mark.parametrize("where", ["under-a-file", "in-proc"])
+    @pytest.mark.parametrize(
+        "where",
+        [
+            "under-a-file",
+            pytest.param(
+                "in-proc",
+                marks=not_on_windows("no /proc: /proc/x is C:\\proc\\x, which can be made"),
+            ),
+        ],
+    )
     def test_token_is_still_printed_with_one_warning(self, eksauth, tmp_path, where) -> None:
         if where == "under-a-file":
             blocker = tmp_path / "a-file"
@@ -262,8 +285,11 @@ class TestCacheFolder:
                 f"platformdirs {platformdirs.__version__} predates this rule"
                 f" ({'.'.join(map(str, since))}); test_relative_paths_count_as_unset pins it"
             )
-        if not env.get("HOME", "/").startswith("/") and sys.platform == "win32":
-            pytest.skip("platformdirs' POSIX classes read HOME with this machine's os.path")
+        if sys.platform == "win32":
+            pytest.skip(
+                "Windows: platformdirs' POSIX classes find ~ with this machine's os.path, which"
+                " reads USERPROFILE, not HOME (eksauth's own rule is pinned in test_portable.py)"
+            )
         for name in ("HOME", "XDG_CACHE_HOME"):
             monkeypatch.delenv(name, raising=False)
         for name, value in env.items():

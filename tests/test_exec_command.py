@@ -15,19 +15,23 @@ from pathlib import Path
 import pytest
 import yaml
 
-from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
+from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command, running_script
+from tests.conftest import (
+    ACCESS_KEY,
+    BIN,
+    SECRET_KEY,
+    fake_program,
+    kubectl_version,
+    not_on_windows,
+    tool,
+)
 
 USER_ARN = "arn:aws:iam::111122223333:user/alice"
 SYSTEM_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if p != str(BIN))
 
 
 def script(folder: Path, name: str = "eksauth") -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / name
-    path.write_text("#!/bin/sh\n")
-    path.chmod(0o755)
-    return path
+    return fake_program(folder, name)
 
 
 class TestTheRule:
@@ -36,6 +40,7 @@ class TestTheRule:
         env = {"PATH": str(mine.parent)}
         assert exec_command(env, str(mine), sys.executable) == ExecCommand("eksauth")
 
+    @not_on_windows("pipx copies scripts there rather than linking them, and a symlink needs admin")
     def test_a_symlink_on_path_to_the_running_script_counts(self, tmp_path) -> None:
         mine = script(tmp_path / "venv" / "bin")  # pipx: ~/.local/bin/eksauth -> the venv's
         (tmp_path / "local").mkdir()
@@ -54,7 +59,9 @@ class TestTheRule:
         mine, other = script(tmp_path / "mine"), script(tmp_path / "other")
         chosen = exec_command({"PATH": str(other.parent)}, str(mine), sys.executable)
         assert chosen.command == str(mine)
-        assert chosen.note == f"wrote the full path {mine}: PATH finds {other}"
+        # normcase: Windows' shutil.which spells the extension as PATHEXT does (`.EXE`).
+        expected = f"wrote the full path {mine}: PATH finds {other}"
+        assert os.path.normcase(str(chosen.note)) == os.path.normcase(expected)
 
     def test_python_m_uses_the_script_beside_the_interpreter(self, tmp_path) -> None:
         beside = script(tmp_path / "venv" / "bin")
@@ -62,6 +69,21 @@ class TestTheRule:
         main = str(tmp_path / "site" / "eksauth" / "__main__.py")
         assert exec_command({"PATH": ""}, main, python).command == str(beside)
         assert exec_command({"PATH": str(beside.parent)}, main, python).command == "eksauth"
+
+    def test_pips_windows_launcher_names_the_script_without_exe(self, tmp_path) -> None:
+        exe = tmp_path / "Scripts" / "eksauth.exe"
+        exe.parent.mkdir()
+        exe.write_bytes(b"")
+        argv0 = str(tmp_path / "Scripts" / "eksauth")  # the launcher drops `.exe` from argv[0]
+        assert running_script(argv0, sys.executable) == str(exe)
+
+    def test_python_m_finds_scripts_below_a_python_installed_for_all(self, tmp_path) -> None:
+        exe = tmp_path / "Scripts" / "eksauth.exe"  # python.exe at the top, scripts below
+        exe.parent.mkdir()
+        exe.write_bytes(b"")
+        exe.chmod(0o755)
+        main = str(tmp_path / "Lib" / "site-packages" / "eksauth" / "__main__.py")
+        assert running_script(main, str(tmp_path / "python.exe")) == str(exe)
 
     def test_python_m_without_a_script_writes_the_name_and_says_so(self, tmp_path) -> None:
         python = str(tmp_path / "bare" / "python")

@@ -18,7 +18,14 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, mkfifo, requires_awscli, tool
+from tests.conftest import (
+    ACCESS_KEY,
+    SECRET_KEY,
+    mkfifo,
+    not_on_windows,
+    requires_awscli,
+    tool,
+)
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer
 from tests.standins.hostile_http import BadDateServer, DrippingServer, RecordingServer
@@ -329,6 +336,7 @@ class TestBounded:
             f"{sts.url} answered with a Date header that is no date: 'garbage'"
         )
 
+    @not_on_windows("no /dev/zero device to read")
     def test_aws_auth_from_dev_zero_is_one_line(self, eksauth, alice) -> None:
         result = run(eksauth, "whoami", "-c", "demo", "--aws-auth", "/dev/zero", "--no-eks")
         assert result.exit_code == 1

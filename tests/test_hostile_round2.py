@@ -26,7 +26,17 @@ import eksauth as library
 from eksauth import rolesessions, sso, sso_flows, sso_oidc
 from eksauth.errors import SsoError
 from tests import test_hostile, test_role_sessions
-from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, Result, tool
+from tests.conftest import (
+    ACCESS_KEY,
+    FROZEN,
+    SECRET_KEY,
+    Result,
+    linux_only,
+    not_on_windows,
+    posix_modes,
+    posix_shell,
+    tool,
+)
 from tests.standins.sso import BROWSER_SCRIPT, IdentityCenter, callback_port, port_is_closed
 from tests.test_hostile import NEEDS_ROOT
 from tests.test_role_sessions import ACCOUNT, ROLE_ARN, TOKEN, aws_cli_cache, run_frozen
@@ -55,6 +65,7 @@ def _keys_env() -> dict[bytes, bytes]:
 class TestNamesThatAreNotText:
     """Item 7: a cluster name that is not UTF-8 text is one line, not botocore's traceback."""
 
+    @not_on_windows("the environment is Unicode: a variable of undecodable bytes cannot exist")
     def test_a_non_utf8_byte_in_exec_info_is_one_line(self) -> None:
         env = {**_keys_env(), b"KUBERNETES_EXEC_INFO": EXEC_INFO_WITH_FF}
         done = subprocess.run(
@@ -292,6 +303,7 @@ class TestTheSignInListener:
         assert sso.read_json(path) is not None
         assert center.calls["CreateToken"] == 1
 
+    @posix_shell
     def test_automatic_sign_in_is_not_held_by_a_dripping_client(
         self, browser_log: Path, tmp_path: Path
     ) -> None:
@@ -337,6 +349,7 @@ class TestTheSignInListener:
 class TestTheSignInUrlStaysPrivate:
     """Item 2: the URL (with its state) is not on the launcher child's command line."""
 
+    @linux_only("the browser reads its launcher's command line from /proc")
     def test_only_the_browser_command_gets_the_url(
         self, browser_log: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
@@ -392,6 +405,7 @@ class TestTheSsoCache:
         assert center.calls["RegisterClient"] == 0  # nothing started, nothing to leak
         assert stat.S_IMODE(folder.stat().st_mode) == 0o777  # never chmod'ed
 
+    @posix_modes
     def test_a_folder_others_may_write_to_is_refused_too(
         self, eksauth: Callable[..., Result], browser_log: Path
     ) -> None:
@@ -422,6 +436,7 @@ class TestTheSsoCache:
         ]
         assert center.calls["GetRoleCredentials"] == 0
 
+    @posix_modes
     def test_a_token_file_others_may_write_to_is_refused(
         self, eksauth: Callable[..., Result], browser_log: Path, center: IdentityCenter
     ) -> None:
@@ -510,6 +525,7 @@ class TestAwsCliRoleSessions:
             f"eksauth: warning: not using {folder} for role sessions: it belongs to another user"
         ]
 
+    @posix_modes
     def test_a_folder_others_may_write_to_is_not_used(self, eksauth, world, sts_env) -> None:
         _role_profiles(sts_env)
         assert run_frozen(eksauth, world, FROZEN, *TOKEN, "--profile", "admin").exit_code == 0
@@ -538,6 +554,11 @@ class TestAwsCliRoleSessions:
         assert [p.name for p in folder.iterdir()] == ["not-a-session.txt"]
 
 
+# Where the default cache folder sits in a home folder (XDG_CACHE_HOME unset).
+CACHES = "Library/Caches" if sys.platform == "darwin" else ".cache"
+
+
+@not_on_windows("no umask or POSIX modes (eksauth runs here under `sh -c 'umask 000'`)")
 class TestFoldersWeCreate:
     """Item 6: every folder eksauth creates is 0700, and a missing HOME is never created."""
 
@@ -561,7 +582,7 @@ class TestFoldersWeCreate:
         assert done.stdout.startswith("k8s-aws-v1.")
         assert not (tmp_path / "x").exists()
         assert done.stderr == (
-            f"eksauth: warning: cannot use the token cache {home}/.cache/eksauth: "
+            f"eksauth: warning: cannot use the token cache {home}/{CACHES}/eksauth: "
             f"the home folder {home} does not exist\n"
         )
 

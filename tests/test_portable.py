@@ -353,3 +353,23 @@ class TestReparsePoints:
         assert file_problem(self._as_windows_reports(path, 0x20)) is None  # type: ignore[arg-type]
         linked = self._as_windows_reports(path, 0x20 | 0x400)
         assert file_problem(linked) == "it is a link (a Windows reparse point)"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("platform", "written"), [("win32", b"? hint\n"), ("linux", None)])
+def test_text_a_windows_pipe_cannot_encode_is_replaced(monkeypatch, platform, written) -> None:
+    """A pipe on Windows is written in cp1252, which has no `→` (doctor's hints)."""
+    import io
+
+    from eksauth.cli import text_never_fails
+
+    pipe = io.BytesIO()
+    monkeypatch.setattr(sys, "stdout", io.TextIOWrapper(pipe, encoding="cp1252"))
+    monkeypatch.setattr(sys, "stderr", io.TextIOWrapper(io.BytesIO(), encoding="cp1252"))
+    text_never_fails(platform)
+    if written is None:  # elsewhere the stream is left as it is
+        with pytest.raises(UnicodeEncodeError):
+            sys.stdout.write("→ hint\n")
+        return
+    sys.stdout.write("→ hint\n")
+    sys.stdout.flush()
+    assert pipe.getvalue() == written

@@ -25,7 +25,7 @@ import pytest
 
 from eksauth import browser, sso, sso_oidc
 from eksauth.errors import SsoError
-from tests.conftest import mkfifo, token_in_subprocess
+from tests.conftest import WINDOWS, mkfifo, posix_nofollow, symlink, token_in_subprocess
 from tests.standins.sso import (
     SSO_CONFIG,
     START_URL,
@@ -101,8 +101,9 @@ class TestBrowserFlow:
         path = run_login()
 
         assert path == os.path.join(cache_dir, CORP_FILE)
-        assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-        assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
+        if not WINDOWS:  # no POSIX modes there
+            assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+            assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o700
         token = json.loads(Path(path).read_text())
         assert set(token) == {
             "startUrl", "region", "accessToken", "expiresAt", "clientId", "clientSecret",
@@ -341,13 +342,15 @@ class TestTokenFile:
         victim.write_text("precious")
         os.makedirs(cache_dir, mode=0o755)
         target = os.path.join(cache_dir, CORP_FILE)
-        os.symlink(victim, target)
+        symlink(Path(target), victim)
         run_login()
         assert victim.read_text() == "precious"
         assert not os.path.islink(target)
-        assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
-        assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o755  # not ours to chmod
+        if not WINDOWS:  # no POSIX modes there
+            assert stat.S_IMODE(os.stat(target).st_mode) == 0o600
+            assert stat.S_IMODE(os.stat(cache_dir).st_mode) == 0o755  # not ours to chmod
 
+    @posix_nofollow
     def test_read_json_refuses_what_is_not_a_small_regular_file(self, tmp_path: Path) -> None:
         good = tmp_path / "good.json"
         good.write_text('{"a": 1}')

@@ -35,6 +35,7 @@ def run(args: Sequence[str], now: float | None = None) -> int:
     if undecodable is not None:  # bytes that are not UTF-8 (os.fsdecode's surrogateescape)
         _error_line(f"the argument {undecodable!r} is not valid UTF-8 text")
         return 2
+    text_never_fails(sys.platform)
     stdout = sys.stdout
     try:
         result = main.main(
@@ -73,6 +74,17 @@ def run(args: Sequence[str], now: float | None = None) -> int:
             raise
         return stdout_failed(exc)
     return int(result or 0)
+
+
+def text_never_fails(platform: str) -> None:
+    """On Windows a pipe is written in the ANSI code page (cp1252), which lacks characters
+    eksauth prints (doctor's `→`, a cluster's name): there they become `?`, not a traceback."""
+    if platform != "win32":
+        return
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
 
 
 def _has_surrogates(text: str) -> bool:

@@ -51,9 +51,25 @@ def running_script(argv0: str, executable: str) -> str | None:
     the script installed beside `executable`, if there is one.
     """
     if program(argv0).lower() == NAME or os.path.basename(argv0).lower() == f"{NAME}-script.py":
-        return os.path.abspath(argv0)
-    beside = os.path.join(os.path.dirname(executable), NAME)
-    return beside if os.path.isfile(beside) and os.access(beside, os.X_OK) else None
+        return _with_exe(os.path.abspath(argv0))
+    for name in _BESIDE:
+        beside = os.path.join(os.path.dirname(executable), name)
+        if os.path.isfile(beside) and os.access(beside, os.X_OK):
+            return beside
+    return None
+
+
+# Windows' Scripts folder holds `eksauth.exe` (beside python.exe in a venv, below it in a
+# Python installed for all), and the launcher pip writes there strips `.exe` from argv[0],
+# naming a file that does not exist; PATH lookups find `eksauth.exe`.
+_BESIDE = (NAME, f"{NAME}.exe", os.path.join("Scripts", f"{NAME}.exe"))
+
+
+def _with_exe(path: str) -> str:
+    """`path`, or `path.exe` when only that exists (argv[0] of pip's Windows launcher)."""
+    if not os.path.exists(path) and os.path.isfile(path + ".exe"):
+        return path + ".exe"
+    return path
 
 
 def exec_command(

@@ -419,6 +419,10 @@ def browser_command(folder: Path, python: str) -> str:
     Python's webbrowser runs a BROWSER entry without ``%s`` as one executable name (no
     arguments), so the interpreter and script go into a tiny shell script.
     """
+    from tests.conftest import WINDOWS, windows_program
+
+    if WINDOWS:  # the same, as a program Windows can run
+        return str(windows_program(folder / "standin-browser.exe", BROWSER_SCRIPT))
     wrapper = folder / "standin-browser"
     wrapper.write_text(f'#!/bin/sh\nexec "{python}" "{BROWSER_SCRIPT}" "$@"\n')
     wrapper.chmod(0o755)
