@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, mkfifo, requires_awscli, tool
+from tests.conftest import (
+    ACCESS_KEY,
+    ACCOUNT,
+    SECRET_KEY,
+    SESSION_ARN,
+    mkfifo,
+    requires_awscli,
+    tool,
+)
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer
 from tests.standins.hostile_http import BadDateServer, DrippingServer, RecordingServer
@@ -27,21 +35,15 @@ from tests.standins.world import World
 
 pytestmark = pytest.mark.e2e
 
-ACCOUNT = "111122223333"
-ADMINS = f"arn:aws:iam::{ACCOUNT}:role/teams/eks-admins"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/eks-admins"  # the canonical ARN: no path
-SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/eks-admins/alice"
 AWS_AUTH = {"mapRoles": f"- rolearn: {ROLE}\n  username: cm-{{{{SessionName}}}}\n  groups: [ops]\n"}
 
 
 @pytest.fixture
-def alice(world: World, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Signed in as session alice of role teams/eks-admins; tokens name the STS stand-in."""
-    creds = world.issue_session(ADMINS, "alice")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
+def alice(alice: Any, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """conftest's alice (signed in to role teams/eks-admins); tokens name the STS stand-in."""
     monkeypatch.setenv("EKSAUTH_STS_URL", sts_server.url)
+    return alice
 
 
 def run(eksauth: Any, *args: str) -> Any:
