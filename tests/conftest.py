@@ -4,10 +4,11 @@ Every test starts with no AWS_* variable, a private HOME and cache folder, empty
 files and IMDS disabled, so nothing on the developer's machine (or the network) leaks in.
 
 - `eksauth`: the real entry point in-process, at a pinned instant.
-- `run_tool` (and the `eksauth_script` and `aws_cli` fixtures): a program of the test environment
-  in a fresh process, as kubectl or a shell runs it.
-- `keys_env`, `kubectl_env`: the environment such a process gets (example keys; for kubectl also
-  KUBECONFIG in tmp_path and the keys known to the STS stand-in as IAM user alice).
+- `run_tool("eksauth" | "aws" | "kubectl", *args, env=...)`: that program in a fresh process, as
+  a shell or kubectl runs it (a plain function: module helpers and parametrized cases use it).
+- `keys_env` (or `with_keys(env)`), `kubectl_env`: the environment such a process gets (the
+  example keys; for kubectl also KUBECONFIG in tmp_path, the keys known to the STS stand-in as
+  IAM user alice).
 - `sign_in`, `alice`: this process signed in as a session of a role the STS stand-in issued.
 """
 
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import base64
 import calendar
-import functools
 import http.client
 import importlib.util
 import json
@@ -23,6 +23,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -191,22 +192,15 @@ def eksauth(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
     return run
 
 
-@pytest.fixture
-def eksauth_script() -> Callable[..., subprocess.CompletedProcess[Any]]:
-    """Run the installed `eksauth` console script in a fresh process (`run_tool`'s options)."""
-    return functools.partial(run_tool, "eksauth")
-
-
-@pytest.fixture
-def aws_cli() -> Callable[..., subprocess.CompletedProcess[Any]]:
-    """Run the real `aws` in a fresh process (`run_tool`'s options)."""
-    return functools.partial(run_tool, "aws")
+def with_keys(env: Mapping[str, str]) -> dict[str, str]:
+    """`env`, for a fresh process, holding AWS's example keys."""
+    return {**env, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
 
 
 @pytest.fixture
 def keys_env(aws_env: Path) -> dict[str, str]:
     """This test's environment, for a fresh process, holding AWS's example keys."""
-    return {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+    return with_keys(os.environ)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
+from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, run_tool, tool
 
 USER_ARN = "arn:aws:iam::111122223333:user/alice"
 SYSTEM_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if p != str(BIN))
@@ -146,13 +146,7 @@ class TestKubectlFindsIt:
         config.parent.mkdir()
         args = ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "demo"]
         eks_api.write_kubeconfig(config, exec_command="aws", exec_args=args)
-        done = subprocess.run(
-            [tool("eksauth"), "migrate-kubeconfig"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = run_tool("eksauth", "migrate-kubeconfig", env=env)
         assert done.returncode == 0, done.stderr
         assert self.written(env) == tool("eksauth")
         self.kubectl(env)

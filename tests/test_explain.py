@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from tests.conftest import (
     SESSION_ARN,
     mkfifo,
     requires_awscli,
-    tool,
+    run_tool,
 )
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer
@@ -132,14 +131,8 @@ class TestNoFlags:
         self, eksauth, alice, api_mode_cluster, eks: EksControlServer
     ) -> None:
         env = {**os.environ, "AWS_ENDPOINT_URL_EKS": eks.url}
-        done = subprocess.run(
-            [tool("aws"), "eks", "update-kubeconfig", "--name", "demo", "--region", "eu-west-1"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        update = ("eks", "update-kubeconfig", "--name", "demo", "--region", "eu-west-1")
+        done = run_tool("aws", *update, env=env)
         assert done.returncode == 0, done.stderr
         exec_ = yaml.safe_load(api_mode_cluster.read_text())["users"][0]["user"]["exec"]
         assert exec_["command"] == "aws"

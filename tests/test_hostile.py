@@ -31,7 +31,9 @@ from tests.conftest import (
     SEED_URL,
     cache_dir,
     mkfifo,
+    run_tool,
     tool,
+    with_keys,
 )
 from tests.standins._server import StandInHandler, StandInServer
 
@@ -55,16 +57,9 @@ NEEDS_ROOT = pytest.mark.skipif(
 )
 
 
-def run_installed(*args: str, timeout: float = 30, **kwargs: Any) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    return subprocess.run(
-        [tool("eksauth"), *args],
-        check=False,
-        env=env,
-        capture_output=True,
-        timeout=timeout,
-        **kwargs,
-    )
+def run_installed(*args: str | bytes, **options: Any) -> subprocess.CompletedProcess[Any]:
+    """The console script, its environment holding the example keys (`run_tool`'s options)."""
+    return run_tool("eksauth", *args, env=with_keys(os.environ), **options)
 
 
 def one_error_line(result: Any, code: int = 1) -> str:
@@ -377,7 +372,7 @@ def test_a_fifo_or_huge_kubeconfig_is_one_line_and_no_hang(tmp_path: Path) -> No
 class TestConcurrentWriters:
     def test_eight_parallel_updates_keep_eight_clusters(self, tmp_path: Path) -> None:
         config = tmp_path / "config"
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+        env = with_keys(os.environ)
         argv = [tool("eksauth"), "update-kubeconfig", "--kubeconfig", str(config), *OFFLINE]
         runs = [
             subprocess.Popen(
@@ -446,11 +441,7 @@ class TestBoundedCost:
         (aws_env / ".aws" / "config").write_text(
             f"[profile deep]\ncredential_process = {sys.executable} {script}\n"
         )
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ACCESS")}
-        result = subprocess.run(
-            [tool("eksauth"), *ARGS, "--profile", "deep", "--no-cache"],
-            check=False, env=env, capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        result = run_tool("eksauth", *ARGS, "--profile", "deep", "--no-cache")
         assert "nested too deeply" in one_error_line(result)
 
     @pytest.mark.parametrize(
@@ -470,10 +461,7 @@ class TestBoundedCost:
         (aws_env / ".aws" / "config").write_text(
             f"[profile odd]\ncredential_process = {sys.executable} {script}\n"
         )
-        result = subprocess.run(
-            [tool("eksauth"), *ARGS, "--profile", "odd", "--no-cache"],
-            check=False, env=dict(os.environ), capture_output=True, text=True, timeout=60,
-        )  # fmt: skip
+        result = run_tool("eksauth", *ARGS, "--profile", "odd", "--no-cache")
         assert expected in one_error_line(result)
 
     @pytest.mark.parametrize("value", ["6" * 5000, "\uff16\uff10", "\u0666\u0660"])
@@ -565,10 +553,7 @@ class TestOneLine:
         ],
     )
     def test_odd_command_lines(self, args: tuple[bytes, ...], code: int) -> None:
-        env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-        result = subprocess.run(
-            [tool("eksauth").encode(), *args], check=False, env=env, capture_output=True, timeout=30
-        )
+        result = run_installed(*args, text=False)
         one_error_line(result, code=code)
 
     @pytest.mark.parametrize("hit", [True, False], ids=["fast-path", "click-path"])
@@ -595,11 +580,10 @@ class TestOneLine:
 
 
 def _run_with_stdout(args: tuple[str, ...], fd: int) -> subprocess.CompletedProcess:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
     return subprocess.run(
         [tool("eksauth"), *args],
         check=False,
-        env=env,
+        env=with_keys(os.environ),
         stdout=fd,
         stderr=subprocess.PIPE,
         text=True,

@@ -10,13 +10,12 @@ kubectl runs.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
+from tests.conftest import ACCESS_KEY, SECRET_KEY, kubectl_version, run_tool
 from tests.standins import EksApiServer
 from tests.standins.moto_eks import create_cluster
 
@@ -39,16 +38,9 @@ def test_kubectl_reads_the_file_and_the_exec_signs_for_that_cluster(
     result = eksauth("update-kubeconfig", "--all", "--region", "eu-west-1", "--region", "us-east-2")
     assert result.exit_code == 0, result.stderr
 
-    env = dict(os.environ)
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
-    listed = subprocess.run(
-        [tool("kubectl"), "config", "get-contexts", "-o", "name"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    env = dict(os.environ)  # eksauth on PATH (aws_env), KUBECONFIG as above
+    listed = run_tool("kubectl", "config", "get-contexts", "-o", "name", env=env)
+    assert listed.returncode == 0, listed.stderr
     assert sorted(listed.stdout.split()) == ["demo", "dev", "other"]
 
     (tmp_path / "api").mkdir()
