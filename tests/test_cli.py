@@ -92,7 +92,7 @@ class TestToken:
 
     def test_cluster_id_is_the_header_value(self, eksauth, sts_checker) -> None:
         result = eksauth("token", "--cluster-id", "a1b2-c3d4", *REGION, "--token-only")
-        assert sts_checker(result.stdout, "a1b2-c3d4")
+        assert sts_checker(result.stdout, "a1b2-c3d4").endswith(":user/test-user")
 
     def test_api_version_override(self, eksauth, monkeypatch) -> None:
         monkeypatch.setenv("KUBERNETES_EXEC_INFO", "{broken")
@@ -113,7 +113,7 @@ class TestToken:
     def test_sts_url_names_the_signed_host(self, eksauth, sts_server, sts_checker) -> None:
         result = eksauth("token", "-c", "demo", "--sts-url", sts_server.url, "--token-only")
         assert url_of(result.stdout).startswith(sts_server.url + "/?Action=GetCallerIdentity")
-        assert sts_checker(result.stdout, "demo")
+        assert sts_checker(result.stdout, "demo").endswith(":user/test-user")
 
     def test_sts_url_from_the_environment(self, eksauth, monkeypatch, sts_server) -> None:
         monkeypatch.setenv("EKSAUTH_STS_URL", sts_server.url)

@@ -169,7 +169,9 @@ class TestPrecedence:
         key, region, host = signed(result.stdout)
         assert (region, key) == expected
         assert host == f"sts.{region}.amazonaws.com"
-        assert sts_checker(json.loads(result.stdout)["status"]["token"], "prod")
+        assert sts_checker(json.loads(result.stdout)["status"]["token"], "prod").endswith(
+            ":user/test-user"
+        )
 
     def test_cluster_flag_ignores_the_extension(self, eksauth, monkeypatch, sts_checker) -> None:
         config = {"clusterName": "prod", "region": "eu-west-1", "roleArn": "bad", "x": 1}
@@ -177,7 +179,9 @@ class TestPrecedence:
         result = eksauth("token", "--cluster-name", "other", "--region", "us-east-2", "-v")
         assert result.exit_code == 0, result.stderr
         assert signed(result.stdout)[1] == "us-east-2"
-        assert sts_checker(json.loads(result.stdout)["status"]["token"], "other")
+        assert sts_checker(json.loads(result.stdout)["status"]["token"], "other").endswith(
+            ":user/test-user"
+        )
         assert "extension" not in result.stderr
 
     def test_verbose_says_where_each_value_came_from(self, eksauth, monkeypatch) -> None:

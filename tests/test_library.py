@@ -66,7 +66,7 @@ class TestGetToken:
 
     def test_cluster_id(self, sts_checker) -> None:
         token = eksauth.get_token(cluster_id="a1b2-c3d4", region="eu-west-1")
-        assert sts_checker(token.token, "a1b2-c3d4")
+        assert sts_checker(token.token, "a1b2-c3d4").endswith(":user/test-user")
 
     def test_the_token_stays_out_of_repr(self) -> None:
         token = eksauth.get_token("demo", region="eu-west-1")
