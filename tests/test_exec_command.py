@@ -16,9 +16,8 @@ import pytest
 import yaml
 
 from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, run_tool, tool
+from tests.conftest import BIN, USER_ARN, kubectl_version, run_tool, tool
 
-USER_ARN = "arn:aws:iam::111122223333:user/alice"
 SYSTEM_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if p != str(BIN))
 
 
@@ -75,16 +74,8 @@ class TestTheRule:
 @pytest.mark.e2e
 class TestKubectlFindsIt:
     @pytest.fixture
-    def env(self, world, tmp_path) -> dict[str, str]:
-        world.add_user(ACCESS_KEY, SECRET_KEY, arn=USER_ARN)
-        env = dict(os.environ)
-        env.update(
-            PATH=SYSTEM_PATH,  # the venv is not on it
-            AWS_ACCESS_KEY_ID=ACCESS_KEY,
-            AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-            KUBECONFIG=str(tmp_path / "kube" / "config"),
-        )
-        return env
+    def env(self, kubectl_env: dict[str, str]) -> dict[str, str]:
+        return {**kubectl_env, "PATH": SYSTEM_PATH}  # the venv is not on it
 
     def offline(self, eks_api) -> list[str]:
         return [
