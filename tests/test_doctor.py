@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.conftest import ACCOUNT, ADMINS, BIN, kubectl_version, tool
+from tests.conftest import ACCOUNT, ADMINS, kubectl_version, tool
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer
 from tests.standins.sts import StsServer
@@ -84,8 +84,7 @@ class TestDoctor:
         mapping = next(c for c in checks if c["name"] == "mapping")
         assert "via access-entry" in mapping["detail"]
         assert "cluster creator" in mapping["detail"]
-        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        done = kubectl_version(env, "--kubeconfig", str(kubeconfig))
+        done = kubectl_version(dict(os.environ), "--kubeconfig", str(kubeconfig))  # eksauth on PATH
         assert done.returncode == 0, done.stderr
 
     def test_unmapped_in_api_mode_names_the_missing_access_entry(

@@ -29,7 +29,7 @@ from freezegun import freeze_time
 from eksauth import aws, rolesessions, token
 from eksauth.api import token_key
 from eksauth.request import make_request
-from tests.conftest import ACCESS_KEY, BIN, FROZEN, SECRET_KEY, mkfifo, run_tool, tool, with_keys
+from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, mkfifo, run_tool, tool, with_keys
 
 ACCOUNT = "111122223333"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/EksAdmin"
@@ -46,7 +46,6 @@ def sts_env(aws_env: Path, sts_server: Any, world: Any, monkeypatch: pytest.Monk
         f"[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
     )
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts_server.url)
-    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return aws_env
 
 
