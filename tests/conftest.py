@@ -1,7 +1,15 @@
-"""Shared fixtures: an isolated AWS environment per test, and a way to run eksauth in-process.
+"""Shared fixtures: an isolated AWS environment per test, and the ways tests run eksauth.
 
 Every test starts with no AWS_* variable, a private HOME and cache folder, empty AWS config
 files and IMDS disabled, so nothing on the developer's machine (or the network) leaks in.
+
+- `eksauth`: the real entry point in-process, at a pinned instant.
+- `run_tool("eksauth" | "aws" | "kubectl", *args, env=...)`: that program in a fresh process, as
+  a shell or kubectl runs it (a plain function: module helpers and parametrized cases use it).
+- `keys_env` (or `with_keys(env)`), `kubectl_env`: the environment such a process gets (the
+  example keys; for kubectl also KUBECONFIG in tmp_path, the keys known to the STS stand-in as
+  IAM user alice).
+- `sign_in`, `alice`: this process signed in as a session of a role the STS stand-in issued.
 """
 
 from __future__ import annotations
@@ -16,6 +24,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -68,6 +77,13 @@ SEED_URL = (
 )
 SEED_SIGNED = calendar.timegm((2022, 4, 26, 17, 32, 42))
 
+ACCOUNT = "111122223333"
+# The IAM user the example keys belong to in the STS stand-in's world, for kubectl's runs.
+USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/alice"
+# A role with a path, as EKS stores it; alice's session of it, as STS reports it (no path).
+ADMINS = f"arn:aws:iam::{ACCOUNT}:role/teams/eks-admins"
+SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/eks-admins/alice"
+
 
 def kubectl_version(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """The real `kubectl ARGS get --raw /version`, as a user runs it: the API-server stand-ins
@@ -82,17 +98,30 @@ def kubectl_version(env: dict[str, str], *args: str) -> subprocess.CompletedProc
     )
 
 
+def run_tool(
+    name: str, *args: str | bytes, env: Any = None, timeout: float = 60, **kwargs: Any
+) -> subprocess.CompletedProcess[Any]:
+    """`tool(name) ARGS` in a fresh process, as a shell or kubectl runs it: no terminal on stdin,
+    output captured (text, unless `text=False`), any exit status returned, never more than
+    `timeout` seconds. `env` defaults to this test's environment (see `aws_env`)."""
+    options: dict[str, Any] = {"stdin": subprocess.DEVNULL, "text": True, **kwargs}
+    program: str | bytes = tool(name)
+    if any(isinstance(arg, bytes) for arg in args):
+        program = os.fsencode(program)
+    return subprocess.run(
+        [program, *args],
+        env=dict(os.environ) if env is None else env,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
+        **options,
+    )
+
+
 def token_in_subprocess(profile: str, cluster: str = "demo") -> str:
     """`eksauth token --profile P` in a fresh process (its botocore reads the AWS files and
     caches anew, as a kubectl run's would); the bearer token it printed."""
-    done = subprocess.run(
-        [tool("eksauth"), "token", "--cluster-name", cluster, "--profile", profile],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=dict(os.environ),
-    )
+    done = run_tool("eksauth", "token", "--cluster-name", cluster, "--profile", profile)
     assert done.returncode == 0, done.stderr
     assert done.stderr == ""
     return str(json.loads(done.stdout)["status"]["token"])
@@ -165,6 +194,51 @@ def eksauth(capsys: pytest.CaptureFixture[str]) -> Callable[..., Result]:
         return Result(code, out, err)
 
     return run
+
+
+def with_keys(env: Mapping[str, str]) -> dict[str, str]:
+    """`env`, for a fresh process, holding AWS's example keys."""
+    return {**env, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
+
+
+@pytest.fixture
+def keys_env(aws_env: Path) -> dict[str, str]:
+    """This test's environment, for a fresh process, holding AWS's example keys."""
+    return with_keys(os.environ)
+
+
+@pytest.fixture
+def kubectl_env(
+    keys_env: dict[str, str], world: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
+    """The environment kubectl (and so the eksauth it runs) gets: the example keys, known to the
+    STS stand-in as IAM user alice (USER_ARN); eksauth on PATH (as `aws_env` put it); KUBECONFIG
+    in tmp_path, set in this process too, so in-process eksauth writes where kubectl reads."""
+    world.add_user(ACCESS_KEY, SECRET_KEY, arn=USER_ARN)
+    kubeconfig = str(tmp_path / "kube" / "config")
+    monkeypatch.setenv("KUBECONFIG", kubeconfig)
+    return {**keys_env, "KUBECONFIG": kubeconfig}
+
+
+@pytest.fixture
+def sign_in(world: Any, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], Any]:
+    """`sign_in(ROLE_ARN, SESSION)`: this test's environment holds the keys of a session of the
+    role that the STS stand-in issued, as a shell after `aws sso login` does; returns them."""
+
+    def use(role_arn: str, session: str) -> Any:
+        creds = world.issue_session(role_arn, session)
+        monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
+        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
+        monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
+        return creds
+
+    return use
+
+
+@pytest.fixture
+def alice(sign_in: Callable[[str, str], Any]) -> Any:
+    """Signed in as session alice of role teams/eks-admins (ADMINS, a role with a path)."""
+    return sign_in(ADMINS, "alice")
 
 
 def cache_dir(tmp_path: Path) -> Path:

@@ -31,12 +31,10 @@ from eksauth.access_fetch import gather
 from eksauth.awsauth import load_aws_auth, map_identity
 from eksauth.errors import EksAuthError
 from eksauth.replay import CallerIdentity, canonicalize
-from tests.conftest import ACCESS_KEY, SECRET_KEY
+from tests.conftest import ACCESS_KEY, ACCOUNT, ADMINS, SECRET_KEY
 from tests.standins.eks_control import EksControlServer, Policy
 from tests.standins.world import World
 
-ACCOUNT = "111122223333"
-ADMINS = f"arn:aws:iam::{ACCOUNT}:role/teams/eks-admins"  # as EKS stores it: with the path
 BOB = f"arn:aws:iam::{ACCOUNT}:user/ops/bob"
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 ROLE_CALLER = CallerIdentity(
@@ -328,12 +326,9 @@ def client(timeout: float = 5.0) -> Any:
 
 
 @pytest.fixture
-def role_caller(world: World, monkeypatch: pytest.MonkeyPatch) -> CallerIdentity:
+def role_caller(alice: Any) -> CallerIdentity:
     """Signed-in as a session of role teams/eks-admins, as STS would report it."""
-    creds = world.issue_session(ADMINS, "alice")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
+    creds = alice
     role_id, _, session = creds.assumed_role_id.partition(":")
     arn = creds.arn
     return CallerIdentity(

@@ -3,18 +3,20 @@ cache options on every cache command, and `-v` naming the host actually signed."
 
 from __future__ import annotations
 
-import json
 import os
+import json
 import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from botocore.config import Config
 
-from tests.conftest import ACCESS_KEY, SECRET_KEY, tool
+from eksauth import aws
+from eksauth.errors import AwsError
+from tests.conftest import ACCESS_KEY, SECRET_KEY, run_tool
 
 
 @pytest.fixture
@@ -47,58 +49,55 @@ def silent_endpoint() -> Iterator[str]:
 
 @pytest.mark.e2e
 def test_update_kubeconfig_against_a_silent_eks_fails_in_seconds_with_one_line(
-    silent_endpoint: str, tmp_path: Path, aws_env: Path
+    silent_endpoint: str, keys_env: dict[str, str], aws_env: Path
 ) -> None:
-    env = {
-        **os.environ,
-        "AWS_ACCESS_KEY_ID": ACCESS_KEY,
-        "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
-        "AWS_ENDPOINT_URL_EKS": silent_endpoint,
-    }
+    """The real bounds, end to end: API_CONFIG's 3 attempts of a 5 s read, about 20 s. The one
+    test that waits them out; the other silent-endpoint tests cut them to run in a second."""
     started = time.monotonic()
-    result = subprocess.run(
-        [tool("eksauth"), "update-kubeconfig", "--name", "demo", "--region", "eu-west-1"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+    result = run_tool(
+        "eksauth",
+        *("update-kubeconfig", "--name", "demo", "--region", "eu-west-1"),
+        env={**keys_env, "AWS_ENDPOINT_URL_EKS": silent_endpoint},
     )
     elapsed = time.monotonic() - started
-    assert elapsed < 30
-    assert result.returncode == 1
-    assert result.stdout == ""
-    lines = result.stderr.splitlines()
-    assert len(lines) == 1, result.stderr
-    assert lines[0].startswith("eksauth: error: could not reach EKS for eks:DescribeCluster: ")
+    assert aws.READ_TIMEOUT_SECONDS * 3 <= elapsed < 30  # every attempt waited, none for ever
+    assert (result.returncode, result.stdout) == (1, "")
+    assert result.stderr == (
+        "eksauth: error: could not reach EKS for eks:DescribeCluster: Read timeout on endpoint "
+        f'URL: "{silent_endpoint}/clusters/demo" (check the network, proxy settings and '
+        "AWS_ENDPOINT_URL_EKS)\n"
+    )
     assert not (aws_env / ".kube" / "config").exists()
 
 
-@pytest.mark.e2e
-def test_a_role_profile_against_a_silent_sts_fails_in_seconds(
-    silent_endpoint: str, aws_env: Path
+def test_a_role_profile_against_a_silent_sts_fails_within_the_sessions_bounds(
+    silent_endpoint: str, aws_env: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """botocore's own assume-role provider makes this AssumeRole, with eksauth's bounds."""
+    """botocore's own assume-role provider makes this AssumeRole, with the bounds eksauth gives
+    the session: API_CONFIG, its timeouts cut here to a fifth of a second (the test above waits
+    out the real ones; botocore's own defaults would take minutes)."""
     (aws_env / ".aws" / "credentials").write_text(
         f"[src]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
     )
     (aws_env / ".aws" / "config").write_text(
         "[profile role]\nrole_arn = arn:aws:iam::111122223333:role/R\nsource_profile = src\n"
     )
-    env = {**os.environ, "AWS_ENDPOINT_URL_STS": silent_endpoint}
-    started = time.monotonic()
-    result = subprocess.run(
-        [tool("eksauth"), "token", "-c", "demo", "--region", "eu-west-1", "--profile", "role"],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    monkeypatch.setenv("AWS_ENDPOINT_URL_STS", silent_endpoint)
+    made = aws.session("role", interactive=False, region_name="eu-west-1")
+    assert made.get_default_client_config() is aws.API_CONFIG  # what every provider's client gets
+    # The same retries, with timeouts of a fifth of a second.
+    made.set_default_client_config(
+        aws.API_CONFIG.merge(Config(connect_timeout=0.2, read_timeout=0.2))
     )
-    assert time.monotonic() - started < 40  # botocore's defaults take minutes
-    assert result.returncode == 1
-    assert len(result.stderr.splitlines()) == 1, result.stderr
+    started = time.monotonic()
+    with pytest.raises(AwsError) as raised, aws.errors("role"):
+        aws.source_credentials(made)
+    assert time.monotonic() - started < 8  # 3 attempts of 0.2 s and botocore's backoff
+    assert (
+        str(raised.value)
+        == f'could not reach STS: Read timeout on endpoint URL: "{silent_endpoint}/"'
+    )
+    assert raised.value.hint == "check the network, proxy settings and AWS_ENDPOINT_URL_STS"
 
 
 class TestProfileRule:

@@ -109,7 +109,10 @@ class TestCredentialChanges:
         assert "AKIAI44QH8DHBEXAMPLE" in token.decode(second.stdout.strip())
 
     def test_secrets_never_reach_the_cache(self, eksauth, tmp_path: Path) -> None:
-        eksauth(*ARGS)
+        result = eksauth(*ARGS)
+        assert (result.exit_code, result.stderr) == (0, "")
+        (entry,) = entries(tmp_path)  # the token was stored: there is something to check
+        assert result.stdout.strip() in entry.read_text()
         for path in cache_dir(tmp_path).iterdir():
             assert SECRET_KEY not in path.read_text()
 

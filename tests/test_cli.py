@@ -7,13 +7,12 @@ produced is replayed to the loopback STS stand-in, which checks the signature it
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from eksauth import __version__, token
-from tests.conftest import FROZEN, SECRET_KEY, tool
+from tests.conftest import FROZEN, SECRET_KEY, run_tool
 
 REGION = ("--region", "eu-west-1")
 # Pinned: AWS's example keys, cluster "demo", eu-west-1, 2026-11-23T10:00:00Z. If this changes,
@@ -93,7 +92,7 @@ class TestToken:
 
     def test_cluster_id_is_the_header_value(self, eksauth, sts_checker) -> None:
         result = eksauth("token", "--cluster-id", "a1b2-c3d4", *REGION, "--token-only")
-        assert sts_checker(result.stdout, "a1b2-c3d4")
+        assert sts_checker(result.stdout, "a1b2-c3d4").endswith(":user/test-user")
 
     def test_api_version_override(self, eksauth, monkeypatch) -> None:
         monkeypatch.setenv("KUBERNETES_EXEC_INFO", "{broken")
@@ -114,7 +113,7 @@ class TestToken:
     def test_sts_url_names_the_signed_host(self, eksauth, sts_server, sts_checker) -> None:
         result = eksauth("token", "-c", "demo", "--sts-url", sts_server.url, "--token-only")
         assert url_of(result.stdout).startswith(sts_server.url + "/?Action=GetCallerIdentity")
-        assert sts_checker(result.stdout, "demo")
+        assert sts_checker(result.stdout, "demo").endswith(":user/test-user")
 
     def test_sts_url_from_the_environment(self, eksauth, monkeypatch, sts_server) -> None:
         monkeypatch.setenv("EKSAUTH_STS_URL", sts_server.url)
@@ -266,18 +265,12 @@ class TestMeta:
         assert result.stdout.startswith("Usage: eksauth")
 
     def test_installed_script(self, aws_env: Path) -> None:
-        done = subprocess.run(
-            [tool("eksauth"), "--version"], capture_output=True, text=True, check=True
-        )
+        done = run_tool("eksauth", "--version")
+        assert (done.returncode, done.stderr) == (0, "")
         assert done.stdout == f"eksauth, version {__version__}\n"
 
     def test_installed_script_error(self) -> None:
-        done = subprocess.run(
-            [tool("eksauth"), "token", "-c", "demo", "--region", "eu-west-1"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = run_tool("eksauth", "token", "-c", "demo", "--region", "eu-west-1")
         assert done.returncode == 1
         assert done.stderr.startswith("eksauth: error: no AWS credentials")
         assert "Traceback" not in done.stderr

@@ -169,7 +169,9 @@ class TestPrecedence:
         key, region, host = signed(result.stdout)
         assert (region, key) == expected
         assert host == f"sts.{region}.amazonaws.com"
-        assert sts_checker(json.loads(result.stdout)["status"]["token"], "prod")
+        assert sts_checker(json.loads(result.stdout)["status"]["token"], "prod").endswith(
+            ":user/test-user"
+        )
 
     def test_cluster_flag_ignores_the_extension(self, eksauth, monkeypatch, sts_checker) -> None:
         config = {"clusterName": "prod", "region": "eu-west-1", "roleArn": "bad", "x": 1}
@@ -177,7 +179,9 @@ class TestPrecedence:
         result = eksauth("token", "--cluster-name", "other", "--region", "us-east-2", "-v")
         assert result.exit_code == 0, result.stderr
         assert signed(result.stdout)[1] == "us-east-2"
-        assert sts_checker(json.loads(result.stdout)["status"]["token"], "other")
+        assert sts_checker(json.loads(result.stdout)["status"]["token"], "other").endswith(
+            ":user/test-user"
+        )
         assert "extension" not in result.stderr
 
     def test_verbose_says_where_each_value_came_from(self, eksauth, monkeypatch) -> None:
@@ -274,9 +278,11 @@ class TestCache:
         """The extension names the same request as the flags would: the flag run is a hit."""
         monkeypatch.setenv("KUBERNETES_EXEC_INFO", exec_info({"clusterName": "prod"}))
         first = eksauth("token", "--region", "eu-west-1")
+        assert first.exit_code == 0, first.stderr
         again = eksauth("token", "--cluster-name", "prod", "--region", "eu-west-1", "-v")
-        assert again.stdout == first.stdout
-        assert "expires" in again.stderr
+        assert (again.exit_code, again.stdout) == (0, first.stdout)
+        served = "eksauth: token served from the cache, expires 2026-11-23T10:14:00Z\n"
+        assert again.stderr == served  # the fast path's line: the flag run was a hit
 
     def test_a_hit_via_the_extension_imports_nothing_heavy(self, tmp_path: Path) -> None:
         env = dict(os.environ)

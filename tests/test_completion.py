@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from eksauth.cli import SHELLS, completion_script
-from tests.conftest import BIN, not_on_windows
+from tests.conftest import not_on_windows
 
 COMPLETIONS = Path(__file__).resolve().parent.parent / "completions"
 
@@ -42,10 +42,9 @@ def bash_complete(words: str, aws_env: Path) -> list[str]:
         "_eksauth_completion eksauth\n"
         'printf "%s\\n" "${COMPREPLY[@]}"\n'
     )
-    env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     done = subprocess.run(
         ["bash", "--norc", "--noprofile", "-c", program],
-        env=env,
+        env=dict(os.environ),  # eksauth on PATH (aws_env)
         capture_output=True,
         text=True,
         timeout=60,

@@ -11,16 +11,13 @@ from typing import Any, Callable
 
 import pytest
 
-from tests.conftest import BIN, kubectl_version, tool
+from tests.conftest import ACCOUNT, ADMINS, kubectl_version, tool
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer
 from tests.standins.sts import StsServer
-from tests.standins.world import World
 
 pytestmark = pytest.mark.e2e
 
-ACCOUNT = "111122223333"
-ADMINS = f"arn:aws:iam::{ACCOUNT}:role/teams/eks-admins"
 NAMES = [
     "credentials",
     "region",
@@ -45,17 +42,13 @@ def add_demo(eks: EksControlServer, eks_api: EksApiServer, **kwargs: Any) -> Non
 
 @pytest.fixture
 def kubeconfig(
-    world: World,
+    alice: Any,
     sts_server: StsServer,
     eks_api: EksApiServer,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
     """Signed in as alice of role teams/eks-admins; a kubeconfig that runs `eksauth token`."""
-    creds = world.issue_session(ADMINS, "alice")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
     args = ["token", "-c", "demo", "--region", "eu-west-1", "--sts-url", sts_server.url]
     path = eks_api.write_kubeconfig(
         tmp_path / "kubeconfig", exec_command=tool("eksauth"), exec_args=args
@@ -91,8 +84,7 @@ class TestDoctor:
         mapping = next(c for c in checks if c["name"] == "mapping")
         assert "via access-entry" in mapping["detail"]
         assert "cluster creator" in mapping["detail"]
-        env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
-        done = kubectl_version(env, "--kubeconfig", str(kubeconfig))
+        done = kubectl_version(dict(os.environ), "--kubeconfig", str(kubeconfig))  # eksauth on PATH
         assert done.returncode == 0, done.stderr
 
     def test_unmapped_in_api_mode_names_the_missing_access_entry(
@@ -149,14 +141,14 @@ class TestDoctor:
         eks.add_cluster("demo")
         eks.hang = True
         started = time.monotonic()
-        result = doctor("--json", "--timeout", "2")
+        result = doctor("--json", "--timeout", "1")  # the default, 10 s, is the same code path
         assert result.exit_code == 1
         found = statuses(result)
         assert found["cluster found"] == "fail"
         assert found["authentication mode"] == found["access entry"] == "skip"
         # The kubeconfig's context names the cluster: its server is still checked.
         assert found["endpoint"] == "ok"
-        assert time.monotonic() - started < 12
+        assert 1 <= time.monotonic() - started < 10
 
     def test_no_credentials_is_the_first_broken_link(
         self, doctor: Any, monkeypatch: pytest.MonkeyPatch
@@ -181,11 +173,7 @@ class TestSharedUser:
     EXTENSION = "client.authentication.k8s.io/exec"
 
     @pytest.fixture
-    def shared(self, world, sts_server, eks_api, tmp_path, monkeypatch) -> Path:
-        creds = world.issue_session(ADMINS, "alice")
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
-        monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
+    def shared(self, alice, sts_server, eks_api, tmp_path, monkeypatch) -> Path:
         monkeypatch.setenv("EKSAUTH_STS_URL", sts_server.url)
 
         def cluster(name: str, server: str, **more: str) -> dict[str, object]:

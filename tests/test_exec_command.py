@@ -17,16 +17,15 @@ import yaml
 
 from eksauth.kubeconfig.command import INSTALL_HINT, ExecCommand, exec_command, running_script
 from tests.conftest import (
-    ACCESS_KEY,
     BIN,
-    SECRET_KEY,
+    USER_ARN,
     fake_program,
     kubectl_version,
     not_on_windows,
+    run_tool,
     tool,
 )
 
-USER_ARN = "arn:aws:iam::111122223333:user/alice"
 SYSTEM_PATH = os.pathsep.join(p for p in ("/usr/local/bin", "/usr/bin", "/bin") if p != str(BIN))
 
 
@@ -97,16 +96,8 @@ class TestTheRule:
 @pytest.mark.e2e
 class TestKubectlFindsIt:
     @pytest.fixture
-    def env(self, world, tmp_path) -> dict[str, str]:
-        world.add_user(ACCESS_KEY, SECRET_KEY, arn=USER_ARN)
-        env = dict(os.environ)
-        env.update(
-            PATH=SYSTEM_PATH,  # the venv is not on it
-            AWS_ACCESS_KEY_ID=ACCESS_KEY,
-            AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-            KUBECONFIG=str(tmp_path / "kube" / "config"),
-        )
-        return env
+    def env(self, kubectl_env: dict[str, str]) -> dict[str, str]:
+        return {**kubectl_env, "PATH": SYSTEM_PATH}  # the venv is not on it
 
     def offline(self, eks_api) -> list[str]:
         return [
@@ -168,13 +159,7 @@ class TestKubectlFindsIt:
         config.parent.mkdir()
         args = ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "demo"]
         eks_api.write_kubeconfig(config, exec_command="aws", exec_args=args)
-        done = subprocess.run(
-            [tool("eksauth"), "migrate-kubeconfig"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=False,
-        )
+        done = run_tool("eksauth", "migrate-kubeconfig", env=env)
         assert done.returncode == 0, done.stderr
         assert self.written(env) == tool("eksauth")
         self.kubectl(env)

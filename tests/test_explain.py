@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
@@ -20,11 +19,13 @@ import yaml
 
 from tests.conftest import (
     ACCESS_KEY,
+    ACCOUNT,
     SECRET_KEY,
+    SESSION_ARN,
     mkfifo,
     not_on_windows,
     requires_awscli,
-    tool,
+    run_tool,
 )
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer
@@ -34,21 +35,15 @@ from tests.standins.world import World
 
 pytestmark = pytest.mark.e2e
 
-ACCOUNT = "111122223333"
-ADMINS = f"arn:aws:iam::{ACCOUNT}:role/teams/eks-admins"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/eks-admins"  # the canonical ARN: no path
-SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/eks-admins/alice"
 AWS_AUTH = {"mapRoles": f"- rolearn: {ROLE}\n  username: cm-{{{{SessionName}}}}\n  groups: [ops]\n"}
 
 
 @pytest.fixture
-def alice(world: World, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Signed in as session alice of role teams/eks-admins; tokens name the STS stand-in."""
-    creds = world.issue_session(ADMINS, "alice")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
+def alice(alice: Any, sts_server: StsServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """conftest's alice (signed in to role teams/eks-admins); tokens name the STS stand-in."""
     monkeypatch.setenv("EKSAUTH_STS_URL", sts_server.url)
+    return alice
 
 
 def run(eksauth: Any, *args: str) -> Any:
@@ -137,14 +132,8 @@ class TestNoFlags:
         self, eksauth, alice, api_mode_cluster, eks: EksControlServer
     ) -> None:
         env = {**os.environ, "AWS_ENDPOINT_URL_EKS": eks.url}
-        done = subprocess.run(
-            [tool("aws"), "eks", "update-kubeconfig", "--name", "demo", "--region", "eu-west-1"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        update = ("eks", "update-kubeconfig", "--name", "demo", "--region", "eu-west-1")
+        done = run_tool("aws", *update, env=env)
         assert done.returncode == 0, done.stderr
         exec_ = yaml.safe_load(api_mode_cluster.read_text())["users"][0]["user"]["exec"]
         assert exec_["command"] == "aws"

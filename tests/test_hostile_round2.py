@@ -35,6 +35,7 @@ from tests.conftest import (
     not_on_windows,
     posix_modes,
     posix_shell,
+    run_tool,
     tool,
 )
 from tests.standins.sso import BROWSER_SCRIPT, IdentityCenter, callback_port, port_is_closed
@@ -68,13 +69,7 @@ class TestNamesThatAreNotText:
     @not_on_windows("the environment is Unicode: a variable of undecodable bytes cannot exist")
     def test_a_non_utf8_byte_in_exec_info_is_one_line(self) -> None:
         env = {**_keys_env(), b"KUBERNETES_EXEC_INFO": EXEC_INFO_WITH_FF}
-        done = subprocess.run(
-            [tool("eksauth").encode(), b"token"],
-            check=False,
-            env=env,
-            capture_output=True,
-            timeout=30,
-        )
+        done = run_tool("eksauth", b"token", env=env, text=False)
         assert (done.returncode, done.stdout) == (1, b""), done.stderr
         assert done.stderr.decode().splitlines() == [
             "eksauth: error: clusterName 'a\\udcffb' is not valid UTF-8 text in the kubeconfig "
@@ -333,14 +328,7 @@ class TestTheSignInListener:
         wrapper.chmod(0o755)
         env = {**os.environ, "KUBERNETES_EXEC_INFO": INTERACTIVE, "BROWSER": str(wrapper)}
         started = time.monotonic()
-        done = subprocess.run(
-            [tool("eksauth"), "token", "-c", "demo", "--profile", "dev"],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        done = run_tool("eksauth", "token", "-c", "demo", "--profile", "dev", env=env)
         assert done.returncode == 0, done.stderr
         assert time.monotonic() - started < 15
         assert browser_log.read_text().splitlines() == ["open approve", "callback 200"]

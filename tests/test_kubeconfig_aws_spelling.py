@@ -7,15 +7,13 @@ and options, but for the exec's command, args, env and interactiveMode.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import tool
+from tests.conftest import run_tool
 from tests.standins.moto_eks import create_cluster
 
 # moto's default account, so that a role assumed there still sees the cluster.
@@ -52,14 +50,7 @@ def test_the_file_aws_cli_writes(
     args = ["eks", "update-kubeconfig", "--name", "demo", "--region", "eu-west-1", *extra]
     result = eksauth(*args, "--kubeconfig", str(ours))
     assert result.exit_code == 0, result.stderr
-    done = subprocess.run(
-        [tool("aws"), *args, "--kubeconfig", str(theirs)],
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_tool("aws", *args, "--kubeconfig", str(theirs))
     assert done.returncode == 0, done.stderr
     (mine, exec_), (reference, _) = without_exec(ours), without_exec(theirs)
     assert list(mine) == list(reference)

@@ -9,8 +9,6 @@ its endpoint is not our stand-in, so those entries are pointed at the stand-in b
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,12 +16,12 @@ import yaml
 
 from tests.conftest import (
     ACCESS_KEY,
-    BIN,
     BOTOCORE_STS_DEFAULT,
     SECRET_KEY,
+    USER_ARN,
     kubectl_version,
     requires_awscli,
-    tool,
+    run_tool,
 )
 from tests.standins import EksApiServer
 from tests.standins.moto_eks import create_cluster
@@ -31,29 +29,21 @@ from tests.standins.moto_eks import create_cluster
 pytestmark = pytest.mark.e2e
 
 ACCOUNT = "111122223333"
-USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/alice"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/EksAdmin"
 AWS_CLI_ARGS = ["--region", "eu-west-1", "eks", "get-token", "--cluster-name", "demo"]
 AWS_CLI_ARGS += ["--output", "json"]
 
 
 @pytest.fixture
-def kube_env(aws_env, world, sts_server, tmp_path, monkeypatch) -> dict[str, str]:
-    """kubectl's environment: static keys, eksauth and aws on PATH, KUBECONFIG in tmp_path.
-
-    KUBECONFIG is set in this process too, so in-process eksauth writes where kubectl reads.
-    """
-    world.add_user(ACCESS_KEY, SECRET_KEY, arn=USER_ARN)
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kube" / "config"))
-    env = dict(os.environ)
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        AWS_ACCESS_KEY_ID=ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_DEFAULT_REGION="eu-west-1",
-        AWS_ENDPOINT_URL_STS=sts_server.url,  # AssumeRole only; tokens name the real host
-    )
-    return env
+def kube_env(kubectl_env, sts_server) -> dict[str, str]:
+    """kubectl's environment (`kubectl_env`: the example keys, eksauth and aws on PATH,
+    KUBECONFIG in tmp_path, here too), with a default region and the STS stand-in for AssumeRole
+    (tokens name the real host)."""
+    return {
+        **kubectl_env,
+        "AWS_DEFAULT_REGION": "eu-west-1",
+        "AWS_ENDPOINT_URL_STS": sts_server.url,
+    }
 
 
 def kubectl(env: dict[str, str], *args: str) -> None:
@@ -64,9 +54,7 @@ def kubectl(env: dict[str, str], *args: str) -> None:
 
 
 def run_aws(env: dict[str, str], *args: str) -> None:
-    done = subprocess.run(
-        [tool("aws"), *args], env=env, capture_output=True, text=True, timeout=60, check=False
-    )
+    done = run_tool("aws", *args, env=env)
     assert done.returncode == 0, done.stderr
 
 

@@ -10,14 +10,13 @@ come out equal apart from the exec.
 from __future__ import annotations
 
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.conftest import tool
+from tests.conftest import run_tool
 from tests.standins.moto_eks import create_cluster
 from tests.test_kubeconfig import CA_DATA, ENDPOINT, OFFLINE
 
@@ -201,14 +200,7 @@ def test_the_files_aws_cli_writes(
             assert result.exit_code == 0, result.stderr
             said = result.stderr.splitlines()[-1]
         else:
-            done = subprocess.run(
-                [tool("aws"), "eks", "update-kubeconfig", *args],
-                env=dict(os.environ),
-                capture_output=True,
-                text=True,
-                timeout=60,
-                check=False,
-            )
+            done = run_tool("aws", "eks", "update-kubeconfig", *args)
             assert done.returncode == 0, done.stderr
             said = done.stdout.splitlines()[-1]
         files = [

@@ -31,13 +31,14 @@ from eksauth.api import token_key
 from eksauth.request import make_request
 from tests.conftest import (
     ACCESS_KEY,
-    BIN,
     FROZEN,
     SECRET_KEY,
     WINDOWS,
     mkfifo,
     posix_nofollow,
+    run_tool,
     tool,
+    with_keys,
 )
 
 ACCOUNT = "111122223333"
@@ -55,7 +56,6 @@ def sts_env(aws_env: Path, sts_server: Any, world: Any, monkeypatch: pytest.Monk
         f"[base]\naws_access_key_id = {ACCESS_KEY}\naws_secret_access_key = {SECRET_KEY}\n"
     )
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", sts_server.url)
-    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
     return aws_env
 
 
@@ -185,15 +185,7 @@ class TestTokenKey:
 
 class TestSharedWithAwsCli:
     def aws(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [tool("aws"), *args, "--region", "eu-west-1", "--output", "json"],
-            env=dict(os.environ),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=60,
-            check=False,
-        )
+        return run_tool("aws", *args, "--region", "eu-west-1", "--output", "json")
 
     def test_aws_cli_session_serves_eksauth(self, eksauth, world, sts_env, sts_checker) -> None:
         write_profile(sts_env)
@@ -517,14 +509,13 @@ def test_botocore_and_eksauth_name_the_same_file(aws_env) -> None:
 
 def test_a_fifo_planted_as_a_token_entry_never_stalls(sts_env, tmp_path) -> None:
     """eksauth's own cache opens entries non-blocking too (a FIFO used to stall the open)."""
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    argv = [tool("eksauth"), *TOKEN, "--output", "token"]
-    first = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60, check=False)
+    env = with_keys(os.environ)
+    first = run_tool("eksauth", *TOKEN, "--output", "token", env=env)
     assert first.returncode == 0, first.stderr
     (entry,) = (tmp_path / "xdg-cache" / "eksauth").glob("token-*.json")
     entry.unlink()
     mkfifo(entry, 0o600)
-    again = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=20, check=False)
+    again = run_tool("eksauth", *TOKEN, "--output", "token", env=env, timeout=20)
     assert again.returncode == 0, again.stderr
     assert again.stdout.startswith("k8s-aws-v1.")
     assert entry.is_file()

@@ -9,9 +9,7 @@ AWS_ENDPOINT_URL_STS; instance credentials come from the IMDSv2 stand-in.
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -21,12 +19,11 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
+from tests.conftest import ACCESS_KEY, SECRET_KEY, USER_ARN, kubectl_version, run_tool
 
 pytestmark = pytest.mark.e2e
 
 ACCOUNT = "111122223333"
-USER_ARN = f"arn:aws:iam::{ACCOUNT}:user/alice"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/EksAdmin"
 INSTANCE_ID = "i-0abc1234def567890"
 TOKEN = ("token", "--cluster-name", "demo", "--region", "eu-west-1")
@@ -40,17 +37,9 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def base_env(aws_env: Path, sts_server: Any, world: Any) -> dict[str, str]:
-    """The environment kubectl (and so eksauth) runs in: static keys, STS on loopback."""
-    world.add_user(ACCESS_KEY, SECRET_KEY, arn=USER_ARN)
-    env = dict(os.environ)
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        AWS_ACCESS_KEY_ID=ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-        AWS_ENDPOINT_URL_STS=sts_server.url,
-    )
-    return env
+def base_env(kubectl_env: dict[str, str], sts_server: Any) -> dict[str, str]:
+    """The environment kubectl (and so eksauth) runs in (`kubectl_env`), STS on loopback."""
+    return {**kubectl_env, "AWS_ENDPOINT_URL_STS": sts_server.url}
 
 
 def role_profile(base_env: dict[str, str], home: Path, name: str, extra: str) -> dict[str, str]:
@@ -73,15 +62,7 @@ def kubectl(eks_api: Any, tmp_path: Path, env: dict[str, str], args: list[str]) 
 
 def run_eksauth(env: dict[str, str], *args: str) -> tuple[Any, float]:
     start = time.monotonic()
-    done = subprocess.run(
-        [tool("eksauth"), *args],
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = run_tool("eksauth", *args, env=env)
     return done, time.monotonic() - start
 
 

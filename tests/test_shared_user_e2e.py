@@ -6,20 +6,17 @@ stand-ins (different cluster names and regions, each accepting only tokens for i
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
+from tests.conftest import ACCESS_KEY, SECRET_KEY, USER_ARN, kubectl_version, run_tool
 from tests.standins import EksApiServer
 
 pytestmark = pytest.mark.e2e
 
-USER_ARN = "arn:aws:iam::111122223333:user/alice"
 EXT = "client.authentication.k8s.io/exec"
 CLUSTERS = (("prod", "eu-west-1"), ("dev", "us-east-2"))
 
@@ -27,7 +24,6 @@ CLUSTERS = (("prod", "eu-west-1"), ("dev", "us-east-2"))
 @pytest.fixture
 def servers(world, sts_server, tmp_path) -> Iterator[dict[str, EksApiServer]]:
     """prod (eu-west-1) and dev (us-east-2): each checks x-k8s-aws-id against its own name."""
-    world.add_user(ACCESS_KEY, SECRET_KEY, arn=USER_ARN)
     made = {}
     for name, _ in CLUSTERS:
         (tmp_path / name).mkdir()
@@ -37,19 +33,6 @@ def servers(world, sts_server, tmp_path) -> Iterator[dict[str, EksApiServer]]:
     finally:
         for server in made.values():
             server.stop()
-
-
-@pytest.fixture
-def kube_env(tmp_path, monkeypatch) -> dict[str, str]:
-    """kubectl's environment: static keys, eksauth on PATH, KUBECONFIG in tmp_path (here too)."""
-    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "kube" / "config"))
-    env = dict(os.environ)
-    env.update(
-        PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}",
-        AWS_ACCESS_KEY_ID=ACCESS_KEY,
-        AWS_SECRET_ACCESS_KEY=SECRET_KEY,
-    )
-    return env
 
 
 def kubectl(env: dict[str, str], context: str) -> str:
@@ -80,7 +63,7 @@ def cluster_entry(name: str, region: str, server: EksApiServer) -> dict[str, obj
     }
 
 
-def test_one_user_two_clusters_twice_each(servers, kube_env, world, tmp_path) -> None:
+def test_one_user_two_clusters_twice_each(servers, kubectl_env, world, tmp_path) -> None:
     shared = {
         "name": "eksauth",
         "user": {
@@ -109,7 +92,7 @@ def test_one_user_two_clusters_twice_each(servers, kube_env, world, tmp_path) ->
 
     for round_ in (1, 2):
         for name, region in CLUSTERS:
-            stderr = kubectl(kube_env, name)
+            stderr = kubectl(kubectl_env, name)
             assert f"cluster name: {name} (from the kubeconfig extension)" in stderr
             assert f"region: {region} (from the kubeconfig extension)" in stderr
             # Only the stdlib fast path says "expires": the second token came from the cache.
@@ -121,18 +104,13 @@ def test_one_user_two_clusters_twice_each(servers, kube_env, world, tmp_path) ->
     assert sorted(replayed(world)) == sorted(
         (name, f"sts.{region}.amazonaws.com") for name, region in CLUSTERS for _ in (1, 2)
     )
-    cached = subprocess.run(
-        [tool("eksauth"), "cache", "list", "--json"],
-        env=kube_env,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
+    cached = run_tool("eksauth", "cache", "list", "--json", env=kubectl_env)
+    assert cached.returncode == 0, cached.stderr
     rows = json.loads(cached.stdout)
     assert sorted((r["cluster"], r["region"]) for r in rows) == sorted(CLUSTERS)
 
 
-def test_a_token_for_one_cluster_is_refused_by_the_other(servers, kube_env, tmp_path) -> None:
+def test_a_token_for_one_cluster_is_refused_by_the_other(servers, kubectl_env, tmp_path) -> None:
     """The stand-ins really check the cluster: the prod extension on dev's server fails."""
     config = {
         "apiVersion": "v1",
@@ -156,20 +134,13 @@ def test_a_token_for_one_cluster_is_refused_by_the_other(servers, kube_env, tmp_
     path = tmp_path / "kube" / "config"
     path.parent.mkdir()
     path.write_text(yaml.safe_dump(config))
-    done = subprocess.run(
-        [tool("kubectl"), "--context", "c", "get", "--raw", "/version"],
-        env=kube_env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = kubectl_version(kubectl_env, "--context", "c")
     assert done.returncode != 0
     assert servers["dev"].seen == []
     assert servers["dev"].rejections
 
 
-def test_update_kubeconfig_shared_user_round_trip(servers, kube_env, eksauth, tmp_path) -> None:
+def test_update_kubeconfig_shared_user_round_trip(servers, kubectl_env, eksauth, tmp_path) -> None:
     for name, region in CLUSTERS:
         where = ("--endpoint", servers[name].url, "--ca-data", servers[name].ca_data_b64)
         result = eksauth(
@@ -181,8 +152,8 @@ def test_update_kubeconfig_shared_user_round_trip(servers, kube_env, eksauth, tm
     assert [u["name"] for u in written["users"]] == ["eksauth"]
     assert written["users"][0]["user"]["exec"]["provideClusterInfo"] is True
     for name, region in CLUSTERS:
-        kubectl(kube_env, f"{name}.{region}")
-        kubectl(kube_env, f"{name}.{region}")
+        kubectl(kubectl_env, f"{name}.{region}")
+        kubectl(kubectl_env, f"{name}.{region}")
         assert len(servers[name].seen) == 2
 
 
@@ -191,7 +162,7 @@ def per_cluster_user(name: str, command: str, args: list[str], **extra: object) 
     return {"name": name, "user": {"exec": {**exec_, "args": args, **extra}}}
 
 
-def test_migrate_kubeconfig_shared_user_round_trip(servers, kube_env, eksauth, tmp_path) -> None:
+def test_migrate_kubeconfig_shared_user_round_trip(servers, kubectl_env, eksauth, tmp_path) -> None:
     prod, dev = servers["prod"], servers["dev"]
     external = ["token", "-c", "prod", "--region", "eu-west-1"]
     external += ["--role-arn", "arn:aws:iam::111122223333:role/R", "--external-id", "xid-1"]
@@ -260,7 +231,7 @@ def test_migrate_kubeconfig_shared_user_round_trip(servers, kube_env, eksauth, t
         "external",
     ]
     for context in ("prod", "dev"):
-        kubectl(kube_env, context)
+        kubectl(kubectl_env, context)
     assert (len(prod.seen), len(dev.seen)) == (1, 1)
 
     again = eksauth("migrate-kubeconfig", "--shared-user")

@@ -21,7 +21,15 @@ from typing import Callable
 
 import pytest
 
-from tests.conftest import WINDOWS, Result, not_on_windows, posix_shell, token_in_subprocess, tool
+from tests.conftest import (
+    WINDOWS,
+    Result,
+    not_on_windows,
+    posix_shell,
+    run_tool,
+    token_in_subprocess,
+    tool,
+)
 from tests.standins.sso import BROWSER_SCRIPT, IdentityCenter, callback_port, port_is_closed
 from tests.standins.sts import StsServer
 from tests.standins.world import World
@@ -400,14 +408,7 @@ class TestBrowserProcess:
     ) -> None:
         env = {**os.environ, "BROWSER": _browser(tmp_path, "sleep 60\n")}
         started = time.monotonic()
-        done = subprocess.run(
-            [tool("eksauth"), "sso", "login", "--profile", "dev", "--timeout", "3"],
-            capture_output=True,
-            text=True,
-            env=env,
-            timeout=30,
-            check=False,
-        )
+        done = run_tool("eksauth", "sso", "login", "--profile", "dev", "--timeout", "3", env=env)
         assert time.monotonic() - started < 15
         assert done.stderr.splitlines()[-1] == (
             "eksauth: error: no sign-in completed within 3 seconds "

@@ -8,7 +8,6 @@ import http.client
 import json
 import os
 import socket
-import subprocess
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -25,7 +24,7 @@ from botocore.credentials import Credentials as BotoCredentials
 from botocore.credentials import ReadOnlyCredentials
 from botocore.exceptions import ClientError
 
-from tests.conftest import tool
+from tests.conftest import kubectl_version
 from tests.standins import (
     EksApiServer,
     ImdsServer,
@@ -636,14 +635,7 @@ def test_kubectl_against_eks_api(
     good = eks_api.write_kubeconfig(
         tmp_path / "good.kubeconfig", token=encode_token(botocore_presigned(boto_creds()))
     )
-    run = subprocess.run(
-        [tool("kubectl"), "--kubeconfig", str(good), "get", "--raw", "/version"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    run = kubectl_version(env, "--kubeconfig", str(good))
     assert run.returncode == 0, run.stderr
     assert json.loads(run.stdout) == VERSION_INFO
     assert world.calls["eks:authenticated"] >= 1
@@ -652,14 +644,7 @@ def test_kubectl_against_eks_api(
         tmp_path / "bad.kubeconfig",
         token=encode_token(botocore_presigned(boto_creds(), cluster="another")),
     )
-    run = subprocess.run(
-        [tool("kubectl"), "--kubeconfig", str(bad), "get", "--raw", "/version"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    run = kubectl_version(env, "--kubeconfig", str(bad))
     assert run.returncode != 0
     assert "Unauthorized" in run.stderr
 

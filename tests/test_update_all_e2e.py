@@ -9,52 +9,38 @@ kubectl runs.
 
 from __future__ import annotations
 
-import os
-import subprocess
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import ACCESS_KEY, BIN, SECRET_KEY, kubectl_version, tool
+from tests.conftest import USER_ARN, kubectl_version, run_tool
 from tests.standins import EksApiServer
 from tests.standins.moto_eks import create_cluster
 
 pytestmark = pytest.mark.e2e
 
-USER_ARN = "arn:aws:iam::111122223333:user/alice"
-
 
 def test_kubectl_reads_the_file_and_the_exec_signs_for_that_cluster(
-    eksauth, moto_eks, moto_url, world, sts_server, tmp_path, monkeypatch
+    eksauth, moto_eks, moto_url, world, sts_server, kubectl_env, tmp_path
 ) -> None:
     import boto3
 
-    world.add_user(ACCESS_KEY, SECRET_KEY, arn=USER_ARN)
     create_cluster(moto_eks, "demo")  # eu-west-1
     create_cluster(moto_eks, "other")
     create_cluster(boto3.client("eks", region_name="us-east-2", endpoint_url=moto_url), "dev")
-    config = tmp_path / "kube" / "config"
-    monkeypatch.setenv("KUBECONFIG", str(config))
+    config = Path(kubectl_env["KUBECONFIG"])
     result = eksauth("update-kubeconfig", "--all", "--region", "eu-west-1", "--region", "us-east-2")
     assert result.exit_code == 0, result.stderr
 
-    env = dict(os.environ)
-    env.update(PATH=f"{BIN}{os.pathsep}{env.get('PATH', '')}")
-    listed = subprocess.run(
-        [tool("kubectl"), "config", "get-contexts", "-o", "name"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
+    listed = run_tool("kubectl", "config", "get-contexts", "-o", "name", env=kubectl_env)
+    assert listed.returncode == 0, listed.stderr
     assert sorted(listed.stdout.split()) == ["demo", "dev", "other"]
 
     (tmp_path / "api").mkdir()
     with EksApiServer(world, sts_server.url, "dev", tmp_path / "api") as api:
         point_at(config, api)
-        done = kubectl_version(env, "--context", "dev")
+        done = kubectl_version(kubectl_env, "--context", "dev")
         assert done.returncode == 0, done.stderr
         assert [s.arn for s in api.seen] == [USER_ARN]
         assert api.rejections == []
@@ -66,7 +52,7 @@ def test_kubectl_reads_the_file_and_the_exec_signs_for_that_cluster(
         ]
         assert replayed == [("dev", "sts.us-east-2.amazonaws.com")]
         # Another context's exec signs for its own cluster, which this server refuses.
-        refused = kubectl_version(env, "--context", "demo")
+        refused = kubectl_version(kubectl_env, "--context", "demo")
         assert refused.returncode != 0
         assert len(api.seen) == 1
         assert api.rejections

@@ -452,15 +452,12 @@ NODE_AWS_AUTH = (
 
 
 @pytest.fixture
-def assume(world: World, monkeypatch: pytest.MonkeyPatch) -> Callable[[str, str], None]:
+def assume(world: World, sign_in: Callable[[str, str], Any]) -> Callable[[str, str], None]:
     """Sign as a session of role NAME (in ACCOUNT) called SESSION, at FROZEN."""
 
     def use(role: str, session: str) -> None:
         world.freeze(FROZEN_DT)
-        creds = world.issue_session(f"arn:aws:iam::{ACCOUNT}:role/{role}", session)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
-        monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
+        sign_in(f"arn:aws:iam::{ACCOUNT}:role/{role}", session)
 
     return use
 

@@ -15,14 +15,11 @@ from typing import Any, Callable
 
 import pytest
 
+from tests.conftest import ACCOUNT, ADMINS, SESSION_ARN
 from tests.standins import EksApiServer
 from tests.standins.eks_control import EksControlServer, Policy
 from tests.standins.sts import StsServer
-from tests.standins.world import World
 
-ACCOUNT = "111122223333"
-ADMINS = f"arn:aws:iam::{ACCOUNT}:role/teams/eks-admins"
-SESSION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/eks-admins/alice"
 VIEW_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSViewPolicy"
 AWS_AUTH_PLAIN = {
     "mapRoles": f"- rolearn: arn:aws:iam::{ACCOUNT}:role/eks-admins\n"
@@ -31,16 +28,7 @@ AWS_AUTH_PLAIN = {
 
 
 @pytest.fixture
-def alice(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Signed in as session `alice` of role teams/eks-admins (a role with a path)."""
-    creds = world.issue_session(ADMINS, "alice")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", creds.access_key_id)
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", creds.secret_access_key)
-    monkeypatch.setenv("AWS_SESSION_TOKEN", creds.session_token)
-
-
-@pytest.fixture
-def whoami(eksauth: Any, sts_server: StsServer, alice: None) -> Callable[..., Any]:
+def whoami(eksauth: Any, sts_server: StsServer, alice: Any) -> Callable[..., Any]:
     def run(*args: str) -> Any:
         common = ("-c", "demo", "--region", "eu-west-1", "--sts-url", sts_server.url)
         return eksauth("whoami", *common, *args, now=time.time())
@@ -187,16 +175,16 @@ class TestLiveAwsAuthAndLimits:
         eks.add_cluster("demo")
         eks.hang = True
         started = time.monotonic()
-        result = whoami("--json", "--timeout", "3")
+        result = whoami("--json", "--timeout", "1")  # the default, 10 s, is the same code path
         assert result.exit_code == 1
         answer = json.loads(result.stdout)  # what is known is printed
         assert (answer["arn"], answer["determined"]) == (SESSION_ARN, False)
         assert result.stderr.splitlines()[-1] == (
             "eksauth: error: could not determine which Kubernetes user you are: could not ask "
-            "EKS: EKS in eu-west-1 did not answer within 3 s (check the network and "
+            "EKS: EKS in eu-west-1 did not answer within 1 s (check the network and "
             "AWS_ENDPOINT_URL_EKS; --no-eks with --aws-auth FILE answers from aws-auth alone)"
         )
-        assert time.monotonic() - started < 12
+        assert 1 <= time.monotonic() - started < 10
 
     def test_no_eks_keeps_aws_auth_alone(self, whoami: Any, tmp_path: Path) -> None:
         result = whoami("--no-eks", "--aws-auth", aws_auth_file(tmp_path, AWS_AUTH_PLAIN), "--json")
