@@ -3,8 +3,8 @@ cache options on every cache command, and `-v` naming the host actually signed."
 
 from __future__ import annotations
 
-import os
 import json
+import os
 import socket
 import threading
 import time
