@@ -1,7 +1,7 @@
 """The on-disk store: one folder of private JSON entries by name, and a lock per entry.
 
 It knows nothing of tokens, credentials or requests: what goes in an entry, how it is keyed and
-how long it is good for belong to the orchestrator (`api.py`). Stdlib only, because a cache hit
+how long it is good for belong to the hit half (`lookup.py`). Stdlib only, because a cache hit
 must cost little more than starting Python.
 
 Rules (each one a test):

@@ -51,10 +51,11 @@ def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) ->
     values = parse(args, env)
     if values is None:
         return None
-    from eksauth.api import cached_token, token_key  # stdlib-only modules, after parsing
+    # The hit unit: stdlib-only modules, imported after parsing (tests/hitprobe.py pins them).
     from eksauth.cache import Cache, resolve_cache_dir
     from eksauth.errors import EksAuthError
     from eksauth.execcred import exec_credential, read_exec_info
+    from eksauth.lookup import cached_token, token_key
     from eksauth.request import request_for
 
     def text(name: str) -> str | None:

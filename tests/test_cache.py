@@ -14,8 +14,8 @@ import platformdirs
 import pytest
 
 from eksauth import token
-from eksauth.api import token_key
 from eksauth.cache import default_cache_dir
+from eksauth.lookup import token_key
 from eksauth.request import make_request
 from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, Result, cache_dir, tool
 

@@ -27,7 +27,7 @@ import pytest
 from freezegun import freeze_time
 
 from eksauth import aws, rolesessions, token
-from eksauth.api import token_key
+from eksauth.lookup import token_key
 from eksauth.request import make_request
 from tests.conftest import ACCESS_KEY, BIN, FROZEN, SECRET_KEY, mkfifo, tool
 

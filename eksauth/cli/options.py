@@ -18,9 +18,9 @@ from eksauth.execcred import V1, V1ALPHA1, V1BETA1
 from eksauth.request import STS_URL_VARIABLE
 
 if TYPE_CHECKING:
-    from eksauth.api import IssuedToken
     from eksauth.cache import Cache
     from eksauth.kubeconfig.inputs import Resolved
+    from eksauth.lookup import IssuedToken
     from eksauth.request import TokenRequest
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -76,7 +76,7 @@ def _complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: s
     """Profile names from the AWS config and credentials files, as botocore would find them."""
     import configparser
 
-    from eksauth.api import aws_files
+    from eksauth.lookup import aws_files
 
     names: set[str] = set()
     for path in aws_files(os.environ):
@@ -204,13 +204,13 @@ def issue_token(
     ctx: click.Context, request: TokenRequest, options: dict[str, Any], exec_interactive: bool
 ) -> IssuedToken:
     """The library call behind `token` and `whoami`, with the cache options applied."""
-    from eksauth import api
+    from eksauth import orchestrator
 
     env = os.environ
     # Prompt (MFA) or sign in to IAM Identity Center only when kubectl says we may, or when a
     # person runs us in a terminal.
     interactive = exec_interactive if env.get("KUBERNETES_EXEC_INFO") else sys.stdin.isatty()
-    return api.get_token(
+    return orchestrator.get_token(
         request,
         env=env,
         now=now(ctx),
