@@ -56,7 +56,7 @@ def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) ->
     from eksauth.errors import EksAuthError
     from eksauth.execcred import exec_credential, read_exec_info
     from eksauth.lookup import cached_token, token_key
-    from eksauth.request import request_for
+    from eksauth.request import request_with_extension
 
     def text(name: str) -> str | None:
         value = values.get(name)
@@ -64,7 +64,9 @@ def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) ->
 
     notes: list[str] = []  # where each value came from; shown (-v) only if this run is a hit
     try:
-        request = request_for(values, env, log=notes.append if values.get("verbose") else None)
+        request = request_with_extension(
+            values, env, log=notes.append if values.get("verbose") else None
+        )
     except EksAuthError:
         return None  # the CLI reports it
     cache = Cache(resolve_cache_dir(text("cache_dir"), env), warn=lambda _: None)

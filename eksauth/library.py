@@ -50,10 +50,10 @@ def get_token(
     """
     from eksauth import orchestrator
     from eksauth.cache import Cache, resolve_cache_dir
-    from eksauth.request import STS_URL_VARIABLE, make_request
+    from eksauth.request import STS_URL_VARIABLE, validated_request
 
     env = os.environ
-    request = make_request(
+    request = validated_request(
         cluster_name=cluster_name,
         cluster_id=cluster_id,
         region=region,

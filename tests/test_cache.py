@@ -16,7 +16,7 @@ import pytest
 from eksauth import token
 from eksauth.cache import default_cache_dir
 from eksauth.lookup import token_key
-from eksauth.request import make_request
+from eksauth.request import validated_request
 from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, Result, cache_dir, tool
 from tests.hitprobe import run_hit
 
@@ -297,15 +297,17 @@ class TestCacheFolder:
 
 class TestKeys:
     def test_key_changes_with_every_identity_input(self, aws_env: Path) -> None:
-        base = make_request(cluster_name="demo", cluster_id=None)
+        base = validated_request(cluster_name="demo", cluster_id=None)
         env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "HOME": str(aws_env)}
         keys = {
             token_key(base, env),
-            token_key(make_request(cluster_name="demo2", cluster_id=None), env),
-            token_key(make_request(cluster_name="demo", cluster_id=None, region="eu-west-1"), env),
-            token_key(make_request(cluster_name="demo", cluster_id=None, profile="p"), env),
+            token_key(validated_request(cluster_name="demo2", cluster_id=None), env),
             token_key(
-                make_request(
+                validated_request(cluster_name="demo", cluster_id=None, region="eu-west-1"), env
+            ),
+            token_key(validated_request(cluster_name="demo", cluster_id=None, profile="p"), env),
+            token_key(
+                validated_request(
                     cluster_name="demo",
                     cluster_id=None,
                     role_arn="arn:aws:iam::111122223333:role/r",
@@ -313,7 +315,9 @@ class TestKeys:
                 env,
             ),
             token_key(
-                make_request(cluster_name="demo", cluster_id=None, sts_url="http://127.0.0.1:1"),
+                validated_request(
+                    cluster_name="demo", cluster_id=None, sts_url="http://127.0.0.1:1"
+                ),
                 env,
             ),
             token_key(base, {**env, "AWS_ACCESS_KEY_ID": "AKIAOTHER"}),
@@ -325,7 +329,7 @@ class TestKeys:
         assert len(keys) == 11
 
     def test_key_never_contains_the_secret(self) -> None:
-        request = make_request(cluster_name="demo", cluster_id=None)
+        request = validated_request(cluster_name="demo", cluster_id=None)
         key = token_key(request, {"AWS_SECRET_ACCESS_KEY": SECRET_KEY})
         assert SECRET_KEY not in key
         assert len(key) == 40

@@ -185,13 +185,13 @@ token_options: list[Decorator] = [
 def token_request(ctx: click.Context, options: dict[str, Any]) -> TokenRequest:
     """The validated request of the `token` options (globals given before the command too),
     completed from the cluster's exec extension when no cluster is given (provideClusterInfo)."""
-    from eksauth.request import request_for
+    from eksauth.request import request_with_extension
 
     values = dict(options)
     values["region"] = inherited(ctx, "region", options.get("region"))
     values["profile"] = inherited(ctx, "profile", options.get("profile"))
     log = logger(bool(options.get("verbose")))
-    return request_for(values, os.environ, log=log, check_region=True)
+    return request_with_extension(values, os.environ, log=log, check_region=True)
 
 
 def open_cache(option: str | None) -> Cache:
