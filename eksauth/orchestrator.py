@@ -28,7 +28,7 @@ from eksauth.miss import Context, Log, looked_up_or_made
 if TYPE_CHECKING:
     from eksauth.cache import Cache
     from eksauth.request import TokenRequest
-    from eksauth.signer import Source
+    from eksauth.signer import Credentials, Source
 
 
 def get_token(
@@ -93,10 +93,11 @@ def _sign(context: Context, key: str | None) -> IssuedToken:
     return IssuedToken(signed.token, expiration)
 
 
-def _role_credentials(source: Source, context: Context, cache: Cache | None) -> tuple[Any, int]:
+def _role_credentials(
+    source: Source, context: Context, cache: Cache | None
+) -> tuple[Credentials, int]:
     """Credentials for the request's role: cached (in `cache`, unless None) while 5 minutes
-    remain, else AssumeRole. (botocore's ReadOnlyCredentials, which only the AWS boundary may
-    name, hence Any.)"""
+    remain, else AssumeRole."""
     from eksauth import aws, signer
 
     request, log = context.request, context.log

@@ -21,6 +21,8 @@ from eksauth import aws, awscalls, endpoints, sso, token
 from eksauth.request import DEFAULT_SESSION_NAME, TokenRequest
 
 Log = Callable[[str], None]
+# botocore's frozen credentials, by a name modules that may not import botocore can type with.
+Credentials = ReadOnlyCredentials
 
 
 class Source(NamedTuple):
