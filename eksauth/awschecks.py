@@ -122,10 +122,10 @@ def _http_date(value: str) -> float | None:
 
 
 def token_built(state: State) -> Check:
-    from eksauth import api
+    from eksauth import orchestrator
 
     inputs = state.inputs
-    issued = api.get_token(
+    issued = orchestrator.get_token(
         inputs.request, env=inputs.env, now=inputs.now, cache=inputs.cache, log=inputs.log
     )
     state.token = issued.token

@@ -2,7 +2,7 @@
 file and folder rules every folder of secrets follows (`read_owned_json`, `folder_problem`...).
 
 It knows nothing of tokens, credentials or requests: what goes in an entry, how it is keyed and
-how long it is good for belong to the orchestrator (`api.py`), and "the token cache" is only its
+how long it is good for belong to the hit half (`lookup.py`), and "the token cache" is only its
 name in warnings. The SSO token files and aws-cli's role sessions are read by its rules, not by
 it. Stdlib only, because a cache hit must cost little more than starting Python.
 

@@ -51,11 +51,12 @@ def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) ->
     values = parse(args, env)
     if values is None:
         return None
-    from eksauth.api import cached_token, token_key  # stdlib-only modules, after parsing
+    # The hit unit: stdlib-only modules, imported after parsing (tests/hitprobe.py pins them).
     from eksauth.cache import Cache, resolve_cache_dir
     from eksauth.errors import EksAuthError
     from eksauth.execcred import exec_credential, read_exec_info
-    from eksauth.request import request_for
+    from eksauth.lookup import cached_token, token_key
+    from eksauth.request import request_with_extension
 
     def text(name: str) -> str | None:
         value = values.get(name)
@@ -63,7 +64,9 @@ def serve_from_cache(args: Sequence[str], env: Mapping[str, str], now: float) ->
 
     notes: list[str] = []  # where each value came from; shown (-v) only if this run is a hit
     try:
-        request = request_for(values, env, log=notes.append if values.get("verbose") else None)
+        request = request_with_extension(
+            values, env, log=notes.append if values.get("verbose") else None
+        )
     except EksAuthError:
         return None  # the CLI reports it
     cache = Cache(resolve_cache_dir(text("cache_dir"), env), warn=lambda _: None)

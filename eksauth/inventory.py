@@ -1,7 +1,7 @@
 """What the caches hold, for `eksauth cache list|clear`: eksauth's tokens and role credentials,
 and the role sessions in aws-cli's cache. Never a token, key or secret in what it returns.
 
-The orchestrator (`api.py`) owns the entries; this module only reads and removes them.
+The cache's hit half (`lookup.py`) names the entries; this module only reads and removes them.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from eksauth.api import ROLE_PREFIX, TOKEN_PREFIX
 from eksauth.cache import Cache
 from eksauth.jsonlite import number
+from eksauth.lookup import ROLE_PREFIX, TOKEN_PREFIX
 from eksauth.signin import SSO_LOCK_PREFIX
 
 

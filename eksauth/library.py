@@ -48,12 +48,12 @@ def get_token(
     Never prompts (an MFA profile raises instead). Raises `eksauth.UsageError` for bad
     arguments and another `eksauth.EksAuthError` (message and `.hint`) for everything else.
     """
-    from eksauth import api
+    from eksauth import orchestrator
     from eksauth.cache import Cache, resolve_cache_dir
-    from eksauth.request import STS_URL_VARIABLE, make_request
+    from eksauth.request import STS_URL_VARIABLE, validated_request
 
     env = os.environ
-    request = make_request(
+    request = validated_request(
         cluster_name=cluster_name,
         cluster_id=cluster_id,
         region=region,
@@ -63,7 +63,7 @@ def get_token(
         external_id=external_id,
         sts_url=env.get(STS_URL_VARIABLE) or None,  # as the CLI: same token, same cache entry
     )
-    issued = api.get_token(
+    issued = orchestrator.get_token(
         request,
         env=env,
         now=time.time(),

@@ -1,7 +1,10 @@
 """What a `token` call asks for, validated once, whichever parser read the command line.
 
-Both the cache-hit fast path (`fastpath.py`, stdlib argv scanning) and the click CLI build a
-`TokenRequest` through `make_request`, so they agree on every value, and so on the cache key.
+Every `TokenRequest` is built by `validated_request` (keyword options, as the library takes
+them), `request_from_values` (a mapping of option values: click's, the fast path's argv scan,
+an existing kubeconfig exec's args) or `request_with_extension` (those values completed from
+the cluster's exec extension: the `token` command, on the fast path and in the click CLI); the
+last two end in the first, so every caller agrees on every value, and so on the cache key.
 Stdlib only.
 """
 
@@ -107,7 +110,7 @@ class TokenRequest:
         return f"TokenRequest({pairs})"
 
 
-def make_request(
+def validated_request(
     *,
     cluster_name: str | None,
     cluster_id: str | None,
@@ -165,7 +168,7 @@ def make_request(
     )
 
 
-# The option names `make_request` takes: click's destinations, the fast path's and the
+# The option names `validated_request` takes: click's destinations, the fast path's and the
 # kubeconfig migration's all use them, so one call builds the request from any of them.
 REQUEST_OPTIONS = (
     "cluster_name",
@@ -181,8 +184,8 @@ REQUEST_OPTIONS = (
 )
 
 
-def request_from(values: Mapping[str, object]) -> TokenRequest:
-    """`make_request` from a mapping of option values (other keys are ignored).
+def request_from_values(values: Mapping[str, object]) -> TokenRequest:
+    """`validated_request` from a mapping of option values (other keys are ignored).
 
     Text values are taken as given ("" for --region is no region); --role-duration may be text.
     """
@@ -194,7 +197,7 @@ def request_from(values: Mapping[str, object]) -> TokenRequest:
         chosen["role_duration"] = int(duration)
     chosen["forward_session_name"] = bool(chosen["forward_session_name"])
     chosen["sts_url"] = chosen["sts_url"] or None
-    return make_request(**chosen)
+    return validated_request(**chosen)
 
 
 def check_sts_url(url: str) -> str:
@@ -288,7 +291,7 @@ _FROM_ENVIRONMENT = {
 }
 
 
-def request_for(
+def request_with_extension(
     values: Mapping[str, object],
     env: Mapping[str, str],
     *,
@@ -307,7 +310,7 @@ def request_for(
     from eksauth.execcred import read_cluster_extension
 
     if values.get("cluster_name") is not None or values.get("cluster_id") is not None:
-        return request_from(values)  # the extension is not read: nothing to account for
+        return request_from_values(values)  # the extension is not read: nothing to account for
     extension = read_cluster_extension(env)
     if extension is None or not (
         "cluster_name" in extension.values or "cluster_id" in extension.values
@@ -326,7 +329,7 @@ def request_for(
             merged[option] = value
             taken.append(option)
     _check_extension(extension, merged, taken, check_region)
-    request = request_from(merged)
+    request = request_from_values(merged)
     if log is not None:
         log_sources(log, merged, dict.fromkeys(taken, "the kubeconfig extension"))
         if extension.unknown:
@@ -338,7 +341,7 @@ def request_for(
 def _check_extension(
     extension: ClusterExtension, merged: Mapping[str, object], taken: list[str], region: bool
 ) -> None:
-    """The checks of `make_request`, with errors that name the extension as the source."""
+    """The checks of `validated_request`, with errors that name the extension as the source."""
     for option in taken:
         key, value = extension.key_of(option), str(merged[option])
         if option in ("cluster_name", "cluster_id"):

@@ -2,7 +2,7 @@
 
 botocore's SigV4 signer is used directly on an AWSRequest (no STS client is built); sessions,
 clients and AWS calls come from the AWS boundary (`aws.py`), which also translates botocore's
-exceptions. No cache knowledge: the orchestrator (`api.py`) decides what is reused.
+exceptions. No cache knowledge: the orchestrator (`orchestrator.py`) decides what is reused.
 Imported only on a cache miss.
 """
 
@@ -21,6 +21,8 @@ from eksauth import aws, awscalls, endpoints, sso, token
 from eksauth.request import DEFAULT_SESSION_NAME, TokenRequest
 
 Log = Callable[[str], None]
+# botocore's frozen credentials, by a name modules that may not import botocore can type with.
+Credentials = ReadOnlyCredentials
 
 
 class Source(NamedTuple):

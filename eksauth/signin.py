@@ -1,6 +1,6 @@
 """IAM Identity Center sign-in from `eksauth token`: once for many, and only when a person may
-answer. The orchestrator (`api.py`) calls `resolved` on a miss, in place of `signer.resolve`;
-a cache hit never imports this module.
+answer. The orchestrator (`orchestrator.py`) calls `resolved` on a miss, in place of
+`signer.resolve`; a cache hit never imports this module.
 """
 
 from __future__ import annotations
@@ -10,27 +10,16 @@ from eksauth.jsonlite import number
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Mapping
-    from typing import Any, Callable
+    from typing import Any
 
-    from eksauth.cache import Cache
-    from eksauth.request import TokenRequest
-
-    Log = Callable[[str], None]
+    from eksauth.miss import Context
+    from eksauth.signer import Source
 
 SSO_LOCK_PREFIX = "sso-"
 SSO_FAILED_SUFFIX = "-failed"  # the entry recording a failed sign-in, beside the lock
 
 
-def resolved(
-    request: TokenRequest,
-    *,
-    env: Mapping[str, str],
-    now: float,
-    cache: Cache,
-    interactive: bool,
-    log: Log,
-    say: Log | None,
-) -> Any:
+def resolved(context: Context) -> Source:
     """`signer.resolve`; when the profile's SSO session is gone and the run may talk to a person
     (`interactive` and `say`), sign in first: once for many, under a lock per SSO session.
 
@@ -43,13 +32,18 @@ def resolved(
     from eksauth import signer
     from eksauth.errors import EksAuthError, SsoError, SsoSessionError
 
+    request, env, now, cache = context.request, context.env, context.now, context.cache
+    interactive, say = context.interactive, context.say
     try:
         return signer.resolve(request, env=env, interactive=interactive)
     except SsoSessionError as exc:
         if not interactive or say is None:
             raise
         gone = exc
+    import time  # how long the lock took is a duration, never a second wall-clock reading
+
     from eksauth import aws, sso, sso_oidc
+    from eksauth.miss import looked_up_or_made
 
     try:
         config, session = sso.config_for(gone.profile)
@@ -59,7 +53,7 @@ def resolved(
     folder = sso.default_cache_dir(env)
     hint = f"run `{aws.sso_login_command(gone.profile)}`"
 
-    def look() -> Any:
+    def look() -> Source | None:
         if sso.valid_token(config, folder, now) is None:
             return None
         try:
@@ -67,25 +61,18 @@ def resolved(
         except SsoSessionError:
             return None  # a token IAM Identity Center no longer takes (revoked): sign in again
 
-    name = SSO_LOCK_PREFIX + sso.lock_name(config, folder)
-    failed = name + SSO_FAILED_SUFFIX
-    lock = cache.lock(name, sso.SIGN_IN_WAIT_SECONDS)
-    import time  # how long the lock took is a duration, never a second wall-clock reading
+    def without_lock(problem: str | None) -> None:
+        # Without the lock, parallel runs would each open a tab: none signs in on its own.
+        raise SsoError(
+            f"the IAM Identity Center session has expired and cannot be renewed here "
+            f"({problem}, so parallel runs cannot share one sign-in)",
+            hint=hint,
+        )
 
-    waiting_since = time.monotonic()
-    with lock as held:
+    def sign_in() -> Source:
+        # The wait ends here, a look after the lock was taken: no failure can be recorded in
+        # between, since only the lock's holder signs in (and records a failure).
         waited = time.monotonic() - waiting_since
-        if not held:
-            # Without the lock, parallel runs would each open a tab: none signs in on its own.
-            raise SsoError(
-                f"the IAM Identity Center session has expired and cannot be renewed here "
-                f"({lock.problem}, so parallel runs cannot share one sign-in)",
-                hint=hint,
-            )
-        found = look()
-        if found is not None:
-            log("another process signed in to IAM Identity Center meanwhile; reusing it")
-            return found
         if _failed_while_we_waited(cache.load(failed), now, waited):
             raise SsoError(
                 "the IAM Identity Center sign-in another eksauth run started has just failed",
@@ -102,6 +89,20 @@ def resolved(
             raise
         cache.remove(failed)
         return signer.resolve(request, env=env, interactive=interactive)
+
+    name = SSO_LOCK_PREFIX + sso.lock_name(config, folder)
+    failed = name + SSO_FAILED_SUFFIX
+    waiting_since = time.monotonic()
+    return looked_up_or_made(
+        cache,
+        name,
+        look,
+        sign_in,
+        context.log,
+        timeout=sso.SIGN_IN_WAIT_SECONDS,
+        without_lock=without_lock,
+        reusing="another process signed in to IAM Identity Center meanwhile; reusing it",
+    )
 
 
 def _failed_while_we_waited(marker: Mapping[str, Any] | None, now: float, waited: float) -> bool:

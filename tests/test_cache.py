@@ -14,9 +14,9 @@ import platformdirs
 import pytest
 
 from eksauth import token
-from eksauth.api import token_key
 from eksauth.cache import default_cache_dir
-from eksauth.request import make_request
+from eksauth.lookup import token_key
+from eksauth.request import validated_request
 from tests.conftest import (
     ACCESS_KEY,
     FROZEN,
@@ -28,6 +28,7 @@ from tests.conftest import (
     posix_nofollow,
     tool,
 )
+from tests.hitprobe import run_hit
 
 ARGS = ("token", "--cluster-name", "demo", "--region", "eu-west-1", "--output", "token")
 
@@ -325,15 +326,17 @@ class TestCacheFolder:
 
 class TestKeys:
     def test_key_changes_with_every_identity_input(self, aws_env: Path) -> None:
-        base = make_request(cluster_name="demo", cluster_id=None)
+        base = validated_request(cluster_name="demo", cluster_id=None)
         env = {"AWS_ACCESS_KEY_ID": ACCESS_KEY, "HOME": str(aws_env)}
         keys = {
             token_key(base, env),
-            token_key(make_request(cluster_name="demo2", cluster_id=None), env),
-            token_key(make_request(cluster_name="demo", cluster_id=None, region="eu-west-1"), env),
-            token_key(make_request(cluster_name="demo", cluster_id=None, profile="p"), env),
+            token_key(validated_request(cluster_name="demo2", cluster_id=None), env),
             token_key(
-                make_request(
+                validated_request(cluster_name="demo", cluster_id=None, region="eu-west-1"), env
+            ),
+            token_key(validated_request(cluster_name="demo", cluster_id=None, profile="p"), env),
+            token_key(
+                validated_request(
                     cluster_name="demo",
                     cluster_id=None,
                     role_arn="arn:aws:iam::111122223333:role/r",
@@ -341,7 +344,9 @@ class TestKeys:
                 env,
             ),
             token_key(
-                make_request(cluster_name="demo", cluster_id=None, sts_url="http://127.0.0.1:1"),
+                validated_request(
+                    cluster_name="demo", cluster_id=None, sts_url="http://127.0.0.1:1"
+                ),
                 env,
             ),
             token_key(base, {**env, "AWS_ACCESS_KEY_ID": "AKIAOTHER"}),
@@ -353,7 +358,7 @@ class TestKeys:
         assert len(keys) == 11
 
     def test_key_never_contains_the_secret(self) -> None:
-        request = make_request(cluster_name="demo", cluster_id=None)
+        request = validated_request(cluster_name="demo", cluster_id=None)
         key = token_key(request, {"AWS_SECRET_ACCESS_KEY": SECRET_KEY})
         assert SECRET_KEY not in key
         assert len(key) == 40
@@ -404,54 +409,22 @@ def hit_env(tmp_path: Path) -> dict[str, str]:
     return env
 
 
-HEAVY = ("botocore", "boto3", "click", "yaml", "platformdirs")
-# eksauth's own modules that pull in re, urllib, datetime or typing: none belongs on a hit.
-MISS_ONLY = (
-    "eksauth.cli",
-    "eksauth.signer",
-    "eksauth.token",
-    "eksauth.endpoints",
-    "eksauth.library",
-    "eksauth.signin",
-    "eksauth.privatefile",
-)
+AWS_ARGV = ("--region", "eu-west-1", "eks", "get-token", "--cluster-name", "demo")
 
 
 @pytest.mark.parametrize(
-    "argv",
-    [
-        [tool("eksauth"), *ARGS],
-        [sys.executable, "-m", "eksauth", *ARGS],
-        [
-            tool("eksauth"),
-            "--region",
-            "eu-west-1",
-            "eks",
-            "get-token",
-            "--cluster-name",
-            "demo",
-            "--output",
-            "token",
-        ],
-    ],
-    ids=["console-script", "python-m", "aws-argv"],
+    ("args", "module"),
+    [(ARGS, False), (ARGS, True), ((*AWS_ARGV, "--output", "token", "-v"), False)],
+    ids=["console-script", "python-m", "aws-argv-verbose"],
 )
-def test_a_cache_hit_imports_nothing_heavy(argv: list[str], tmp_path: Path) -> None:
+def test_a_cache_hit_loads_only_the_hit_unit(args: tuple[str, ...], module: bool, tmp_path):
     env = hit_env(tmp_path)
-    miss = subprocess.run(argv, env=env, capture_output=True, text=True, check=True)
-    probe = (
-        "import sys, runpy; sys.argv = ['eksauth', *sys.argv[1:]];"
-        "from eksauth.fastpath import main; code = main();"
-        f"heavy = sorted(m for m in sys.modules if m.split('.')[0] in {HEAVY!r}"
-        f" or m in {MISS_ONLY!r});"
-        "sys.stderr.write(repr(heavy)); sys.exit(code)"
-    )
-    rest = argv[3:] if argv[1] == "-m" else argv[1:]
-    hit = subprocess.run(
-        [sys.executable, "-c", probe, *rest], env=env, capture_output=True, text=True, check=True
-    )
+    first = [sys.executable, "-m", "eksauth"] if module else [tool("eksauth")]
+    miss = subprocess.run([*first, *args], env=env, capture_output=True, text=True, check=True)
+    hit = run_hit(args, env, tmp_path, module=module)
     assert hit.stdout == miss.stdout
-    assert hit.stderr == "[]"
+    verbose = "eksauth: token served from the cache, expires "
+    assert hit.stderr.startswith(verbose) if "-v" in args else hit.stderr == ""
 
 
 def test_a_folder_made_after_the_first_look_is_read_by_the_same_run(tmp_path: Path) -> None:

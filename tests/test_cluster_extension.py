@@ -19,6 +19,7 @@ import pytest
 from eksauth import token
 from eksauth.execcred import ExtensionError, read_cluster_extension
 from tests.conftest import ACCESS_KEY, FROZEN, OTHER_ACCESS_KEY, OTHER_SECRET_KEY, SECRET_KEY
+from tests.hitprobe import run_hit
 
 SERVER = "https://prod.example"
 V1BETA1 = "client.authentication.k8s.io/v1beta1"
@@ -284,20 +285,12 @@ class TestCache:
         served = "eksauth: token served from the cache, expires 2026-11-23T10:14:00Z\n"
         assert again.stderr == served  # the fast path's line: the flag run was a hit
 
-    def test_a_hit_via_the_extension_imports_nothing_heavy(self, tmp_path: Path) -> None:
+    def test_a_hit_via_the_extension_loads_only_the_hit_unit(self, tmp_path: Path) -> None:
         env = dict(os.environ)
         env.update(
             AWS_ACCESS_KEY_ID=ACCESS_KEY,
             AWS_SECRET_ACCESS_KEY=SECRET_KEY,
             KUBERNETES_EXEC_INFO=exec_info({"clusterName": "prod", "region": "eu-west-1"}),
-        )
-        probe = (
-            "import sys; sys.argv = ['eksauth', 'token'];"
-            "from eksauth.fastpath import main; code = main();"
-            "heavy = sorted(m for m in sys.modules if m.split('.')[0] in"
-            " ('botocore', 'boto3', 'click', 'yaml', 'platformdirs', 'json')"
-            " or m in ('eksauth.cli', 'eksauth.signer', 'eksauth.endpoints'));"
-            "sys.stderr.write(repr(heavy)); sys.exit(code)"
         )
         miss = subprocess.run(
             [sys.executable, "-m", "eksauth", "token"],
@@ -307,8 +300,5 @@ class TestCache:
             check=False,
         )
         assert miss.returncode == 0, miss.stderr
-        hit = subprocess.run(
-            [sys.executable, "-c", probe], env=env, capture_output=True, text=True, check=True
-        )
-        assert hit.stdout == miss.stdout
-        assert hit.stderr == "[]"
+        hit = run_hit(["token"], env, tmp_path)
+        assert (hit.stdout, hit.stderr) == (miss.stdout, "")

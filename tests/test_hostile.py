@@ -641,25 +641,3 @@ def test_unparsable_token_url_is_a_token_error() -> None:
         token.parse_presigned("https://[::1/")
     with pytest.raises(EksAuthError):
         token.check_token(_token_of("https://[::1/"), FROZEN)
-
-
-# -- the cache-hit path pays for none of this ----------------------------------------------------
-
-
-def test_a_hit_still_imports_no_json_typing_or_threads(tmp_path: Path) -> None:
-    env = {**os.environ, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY}
-    args = [*ARGS, "--cache-dir", str(tmp_path / "c")]
-    subprocess.run([tool("eksauth"), *args], env=env, capture_output=True, check=True)
-    unwanted = ("json", "typing", "threading", "eksauth.stdio", "eksauth.boundedyaml", "yaml")
-    # What the interpreter loads before eksauth runs does not count: site imports re and
-    # contextlib (and, on Python 3.9, typing) for an editable install's .pth finder.
-    probe = (
-        f"import sys; before = set(sys.modules); unwanted = {unwanted!r};"
-        "from eksauth.fastpath import main; code = main();"
-        "sys.stderr.write(repr(sorted(m for m in unwanted if m in set(sys.modules) - before)));"
-        "sys.exit(code)"
-    )
-    hit = subprocess.run(
-        [sys.executable, "-c", probe, *args], env=env, capture_output=True, text=True, check=True
-    )
-    assert hit.stderr == "[]"

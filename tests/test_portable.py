@@ -14,8 +14,8 @@ from types import SimpleNamespace
 import pytest
 
 from eksauth import portable, rolesessions, sso
-from eksauth.api import aws_files
 from eksauth.cache import default_cache_dir, resolve_cache_dir
+from eksauth.lookup import aws_files
 from eksauth.portable import expand_home, home_folder, open_always
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eksauth"

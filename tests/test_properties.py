@@ -14,7 +14,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eksauth import api, inventory, token, tokenargs
+from eksauth import inventory, lookup, token, tokenargs
 from eksauth.cache import Cache
 from eksauth.errors import EksAuthError
 from eksauth.execcred import read_exec_info
@@ -119,11 +119,11 @@ RAW_ENTRIES = st.one_of(
 def test_cache_entries_are_a_value_or_a_miss(tmp_path: Path, raw: bytes) -> None:
     folder = tmp_path / "entries"
     folder.mkdir(mode=0o700, exist_ok=True)
-    path = folder / f"{api.TOKEN_PREFIX}k.json"
+    path = folder / f"{lookup.TOKEN_PREFIX}k.json"
     path.write_bytes(raw)
     path.chmod(0o600)
     cache = Cache(str(folder), warn=lambda _: None)
-    hit = api.cached_token(cache, "k", FROZEN)
+    hit = lookup.cached_token(cache, "k", FROZEN)
     assert hit is None or (hit.token.startswith("k8s-aws-v1.") and isinstance(hit.expiration, str))
     for row in inventory.list_cache(cache, FROZEN):
         assert isinstance(row["seconds_left"], int)

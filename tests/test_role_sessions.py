@@ -27,8 +27,8 @@ import pytest
 from freezegun import freeze_time
 
 from eksauth import aws, rolesessions, token
-from eksauth.api import token_key
-from eksauth.request import make_request
+from eksauth.lookup import token_key
+from eksauth.request import validated_request
 from tests.conftest import (
     ACCESS_KEY,
     FROZEN,
@@ -167,7 +167,7 @@ class TestTokenKey:
         ],
     )
     def test_a_changed_profile_is_a_new_token_key(self, aws_env, changed, extra) -> None:
-        request = make_request(cluster_name="demo", cluster_id=None, profile="admin")
+        request = validated_request(cluster_name="demo", cluster_id=None, profile="admin")
         write_profile(aws_env)
         before = token_key(request, os.environ)
         if changed == "role_arn":

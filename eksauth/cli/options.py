@@ -18,9 +18,9 @@ from eksauth.execcred import V1, V1ALPHA1, V1BETA1
 from eksauth.request import STS_URL_VARIABLE
 
 if TYPE_CHECKING:
-    from eksauth.api import IssuedToken
     from eksauth.cache import Cache
     from eksauth.kubeconfig.inputs import Resolved
+    from eksauth.lookup import IssuedToken
     from eksauth.request import TokenRequest
 
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -76,7 +76,7 @@ def _complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: s
     """Profile names from the AWS config and credentials files, as botocore would find them."""
     import configparser
 
-    from eksauth.api import aws_files
+    from eksauth.lookup import aws_files
 
     names: set[str] = set()
     for path in aws_files(os.environ):
@@ -185,13 +185,13 @@ token_options: list[Decorator] = [
 def token_request(ctx: click.Context, options: dict[str, Any]) -> TokenRequest:
     """The validated request of the `token` options (globals given before the command too),
     completed from the cluster's exec extension when no cluster is given (provideClusterInfo)."""
-    from eksauth.request import request_for
+    from eksauth.request import request_with_extension
 
     values = dict(options)
     values["region"] = inherited(ctx, "region", options.get("region"))
     values["profile"] = inherited(ctx, "profile", options.get("profile"))
     log = logger(bool(options.get("verbose")))
-    return request_for(values, os.environ, log=log, check_region=True)
+    return request_with_extension(values, os.environ, log=log, check_region=True)
 
 
 def open_cache(option: str | None) -> Cache:
@@ -204,13 +204,13 @@ def issue_token(
     ctx: click.Context, request: TokenRequest, options: dict[str, Any], exec_interactive: bool
 ) -> IssuedToken:
     """The library call behind `token` and `whoami`, with the cache options applied."""
-    from eksauth import api
+    from eksauth import orchestrator
 
     env = os.environ
     # Prompt (MFA) or sign in to IAM Identity Center only when kubectl says we may, or when a
     # person runs us in a terminal.
     interactive = exec_interactive if env.get("KUBERNETES_EXEC_INFO") else sys.stdin.isatty()
-    return api.get_token(
+    return orchestrator.get_token(
         request,
         env=env,
         now=now(ctx),

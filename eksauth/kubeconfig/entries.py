@@ -155,11 +155,11 @@ class UserOptions:
     ) -> TokenRequest:
         """The token request the exec makes (the profile goes into its env, not its args);
         UsageError now, offline, for anything `eksauth token` would refuse later."""
-        from eksauth.request import make_request
+        from eksauth.request import validated_request
 
         if self.profile is not None and not self.profile.strip():
             raise UsageError("--profile must not be empty")
-        return make_request(
+        return validated_request(
             cluster_name=None if cluster_id is not None else cluster_name,
             cluster_id=cluster_id,
             region=region,

@@ -22,7 +22,7 @@ from eksauth.errors import KubeconfigError, UsageError
 from eksauth.execcred import EXEC_EXTENSION, EXTENSION_KEYS
 from eksauth.kubeconfig.entries import extension_named
 from eksauth.kubeconfig.merged import Context, Merged, load
-from eksauth.request import STS_URL_VARIABLE, TokenRequest, log_sources, request_from
+from eksauth.request import STS_URL_VARIABLE, TokenRequest, log_sources, request_from_values
 
 _CLUSTER_KEYS = ("cluster_name", "cluster_id")
 
@@ -155,7 +155,7 @@ def resolve(
         log(f"context: {chosen.name} (in {chosen.path})")
     for name, value in sorted(found.env.items()):
         log(f"{name}={value} (from the exec env of the context's user)")
-    request = request_from(values)
+    request = request_from_values(values)
     log_sources(log, values, origins)
     return Resolved(request, found.env, merged, chosen, context is not None, problem)
 

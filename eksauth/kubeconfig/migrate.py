@@ -256,7 +256,7 @@ def _split_option(arg: str, values: set[str]) -> tuple[str, str | None]:
 def _eksauth_args(chosen: Mapping[str, str]) -> list[str]:
     """The `eksauth token` arguments for the options `chosen` (named as eksauth names them),
     checked by eksauth's own rules, so a migrated entry never fails where the old one worked."""
-    from eksauth.request import request_from
+    from eksauth.request import request_from_values
 
     values: dict[str, object] = {
         option[2:].replace("-", "_").replace("role_session_name", "session_name"): value
@@ -264,7 +264,7 @@ def _eksauth_args(chosen: Mapping[str, str]) -> list[str]:
     }
     values["forward_session_name"] = "--forward-session-name" in chosen
     try:
-        return request_from(values).argv()
+        return request_from_values(values).argv()
     except UsageError as exc:
         raise _Unmigratable(exc.message) from exc
 

@@ -204,7 +204,7 @@ def _values(exec_: dict[str, Any]) -> dict[str, str] | str | None:
     """The extension values of a per-cluster eksauth exec, the reason it cannot be shared,
     or None when it is no per-cluster `eksauth token` exec."""
     from eksauth.errors import EksAuthError
-    from eksauth.request import request_from
+    from eksauth.request import request_from_values
     from eksauth.tokenargs import parse
 
     args = exec_.get("args")
@@ -214,7 +214,7 @@ def _values(exec_: dict[str, Any]) -> dict[str, str] | str | None:
     if values is None or not (values.get("cluster_name") or values.get("cluster_id")):
         return None
     try:
-        request = request_from(values)
+        request = request_from_values(values)
     except EksAuthError as exc:
         return exc.message
     env = {i.get("name"): i.get("value") for i in exec_.get("env") or [] if isinstance(i, dict)}
