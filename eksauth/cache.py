@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any, Callable
 
-    from eksauth.locks import Lock
+    from eksauth.files.locks import Lock
 
     Warn = Callable[[str], None]
 
@@ -176,7 +176,7 @@ class Cache:
             return False
         import json  # the miss path only
 
-        from eksauth.privatefile import replace_private
+        from eksauth.files.private import replace_private
 
         data = json.dumps({**entry, "format": FORMAT}, sort_keys=True).encode("utf-8")
         try:
@@ -202,7 +202,7 @@ class Cache:
 
     def remove_temp_files(self) -> int:
         """Delete the temp files of writers killed mid-write (they may hold role secrets)."""
-        from eksauth.privatefile import is_temp_name
+        from eksauth.files.private import is_temp_name
 
         if self.folder is None or not self._readable():
             return 0
@@ -242,7 +242,7 @@ class Cache:
         if self.folder is None:
             self._warn_once("no cache folder (no home folder and no --cache-dir): not cached")
             return False
-        from eksauth.privatefile import make_private_dirs  # the miss path only
+        from eksauth.files.private import make_private_dirs  # the miss path only
 
         try:
             make_private_dirs(self.folder, home_folder(os.environ))  # 0700, never a home
@@ -276,7 +276,7 @@ class Cache:
         is not worth stalling kubectl for: `held` is then False, `Lock.problem` says why, and
         the caller makes the entry anyway.
         """
-        from eksauth.locks import Lock  # only the miss path locks
+        from eksauth.files.locks import Lock  # only the miss path locks
 
         if not self._prepare() or self.folder is None:
             return Lock(None, timeout, "the cache folder cannot be used")

@@ -1,10 +1,10 @@
 """One error hierarchy: every failure a user can see is an `EksAuthError`.
 
-Each carries a message that says what failed and, where there is one, a hint that says what to
-do. The CLI prints `eksauth: error: <message>` (plus ` (<hint>)`) on one stderr line and exits 1;
+Each carries a message that says what failed and, where there is one, a hint that says what to do.
+The CLI prints `eksauth: error: <message>` (plus ` (<hint>)`) on one stderr line and exits 1;
 `UsageError` exits 2. botocore's exceptions are mapped to these once, at the AWS boundary
-(aws.py), keeping the original as `__cause__` (`raise … from exc`) unless its text could hold a
-secret; with -v the CLI prints that chain, one `caused by:` line each (`cause_lines`).
+(aws/boundary.py), keeping the original as `__cause__` (`raise … from exc`) unless its text could
+hold a secret; with -v the CLI prints that chain, one `caused by:` line each (`cause_lines`).
 """
 
 from __future__ import annotations

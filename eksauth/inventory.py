@@ -14,7 +14,7 @@ from typing import Any
 from eksauth.cache import Cache
 from eksauth.jsonlite import number
 from eksauth.lookup import ROLE_PREFIX, TOKEN_PREFIX
-from eksauth.signin import SSO_LOCK_PREFIX
+from eksauth.sso.signin import SSO_LOCK_PREFIX
 
 
 def list_cache(cache: Cache, now: float) -> list[dict[str, Any]]:
@@ -62,10 +62,10 @@ def list_role_sessions(env: Mapping[str, str], now: float) -> list[dict[str, Any
     """What `eksauth cache list` shows of the role sessions in aws-cli's cache (shared with
     aws-cli): the profile when one of ours hashes to the entry's name, the role, the expiry;
     never a key or token. Entries that are not credentials, or not safe to read, are skipped."""
-    from eksauth import rolesessions
+    from eksauth.aws import rolesessions
     from eksauth.errors import EksAuthError
-    from eksauth.replay import canonicalize
-    from eksauth.token import rfc3339
+    from eksauth.identity.replay import canonicalize
+    from eksauth.token.bearer import rfc3339
 
     rows = []
     profiles: dict[str, tuple[str, str]] | None = None
@@ -103,8 +103,8 @@ def clear_role_sessions(env: Mapping[str, str]) -> int:
     Only entries that read as cached credentials go, with the temp files of eksauth writers
     killed mid-write (they may hold role secrets); anything else in aws-cli's folder stays.
     """
-    from eksauth import rolesessions
-    from eksauth.privatefile import is_temp_name
+    from eksauth.aws import rolesessions
+    from eksauth.files.private import is_temp_name
 
     folder = rolesessions.aws_cli_cache_dir(env)
     if folder is None or rolesessions.folder_refused(folder) is not None:
@@ -123,7 +123,7 @@ def clear_role_sessions(env: Mapping[str, str]) -> int:
 
 
 def _role_session_entries(env: Mapping[str, str]) -> list[tuple[str, dict[str, Any]]]:
-    from eksauth import rolesessions
+    from eksauth.aws import rolesessions
 
     folder = rolesessions.aws_cli_cache_dir(env)
     if folder is None or rolesessions.folder_refused(folder) is not None:

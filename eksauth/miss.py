@@ -1,6 +1,6 @@
 """What every cache miss shares: its context, and the one "take the lock, look again, else make
 it" step. The orchestrator (`orchestrator.py`) uses both for tokens and role credentials, the
-sign-in (`signin.py`) for IAM Identity Center sessions; both import this module, so neither
+sign-in (`sso/signin.py`) for IAM Identity Center sessions; both import this module, so neither
 imports the other's caller. Never loaded on a cache hit.
 """
 

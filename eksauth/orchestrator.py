@@ -1,10 +1,10 @@
 """The orchestrator: look up → lock → look again → sign → store, for tokens and assumed-role
-credentials alike (the sign-in, `signin.py`, does the same for IAM Identity Center sessions).
+credentials alike (the sign-in, `sso/signin.py`, does the same for IAM Identity Center sessions).
 
-What the cache holds and for how long (keys, entry names and fields, freshness) is the hit
-half's (`lookup.py`); the lock step and the context a miss carries are `miss.py`'s. Signing and
-AWS calls (`signer.py`, `aws.py`) are imported only when something must be made. Never loaded
-on a cache hit: the fast path answers those with `lookup.py` alone.
+What the cache holds and for how long (keys, entry names and fields, freshness) is the hit half's
+(`lookup.py`); the lock step and the context a miss carries are `miss.py`'s. Signing and AWS calls
+(`aws/signer.py`, `aws/boundary.py`) are imported only when something must be made. Never loaded on
+a cache hit: the fast path answers those with `lookup.py` alone.
 """
 
 from __future__ import annotations
@@ -26,9 +26,9 @@ from eksauth.lookup import (
 from eksauth.miss import Context, Log, looked_up_or_made
 
 if TYPE_CHECKING:
+    from eksauth.aws.signer import Credentials, Source
     from eksauth.cache import Cache
     from eksauth.request import TokenRequest
-    from eksauth.signer import Credentials, Source
 
 
 def get_token(
@@ -65,9 +65,9 @@ def get_token(
 
 def _sign(context: Context, key: str | None) -> IssuedToken:
     """Sign `context.request`; with a `key`, store the token (and any role credentials)."""
-    from eksauth import signer  # botocore loads only when we must sign
-    from eksauth.signin import resolved  # the sign-in, only when a session has gone
-    from eksauth.token import rfc3339
+    from eksauth.aws import signer  # botocore loads only when we must sign
+    from eksauth.sso.signin import resolved  # the sign-in, only when a session has gone
+    from eksauth.token.bearer import rfc3339
 
     request, cache = context.request, context.cache
     source = resolved(context)
@@ -98,7 +98,7 @@ def _role_credentials(
 ) -> tuple[Credentials, int]:
     """Credentials for the request's role: cached (in `cache`, unless None) while 5 minutes
     remain, else AssumeRole."""
-    from eksauth import aws, signer
+    from eksauth.aws import boundary, signer
 
     request, log = context.request, context.log
 
@@ -121,4 +121,4 @@ def _role_credentials(
         entry = assume()
     else:
         entry = looked_up_or_made(cache, name, look, assume, log)
-    return aws.frozen(entry), int(entry["expires_at"])
+    return boundary.frozen(entry), int(entry["expires_at"])

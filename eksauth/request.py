@@ -355,8 +355,8 @@ def _check_extension(
         elif option == "session_name" and not _matches(_SESSION_NAME, value):
             raise extension.error(key, f"{value!r} is not a valid session name")
         elif option == "region" and region:
-            from eksauth.endpoints import sts_endpoint
             from eksauth.errors import InvalidRegionError
+            from eksauth.token.endpoints import sts_endpoint
 
             try:
                 sts_endpoint(value)

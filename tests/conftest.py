@@ -50,7 +50,7 @@ BIN = Path(sysconfig.get_path("scripts"))
 # installed beside the floor versions: the floor run (.ci/run) installs the `test-core` extra,
 # which leaves awscli out, and the tests that compare with aws-cli skip, saying why.
 # botocore's own default for sts_regional_endpoints, which aws-cli follows: "legacy" before
-# botocore 1.40.0, where eksauth still means "regional" (eksauth/signer.py).
+# botocore 1.40.0, where eksauth still means "regional" (eksauth/aws/signer.py).
 BOTOCORE_STS_DEFAULT = botocore.configprovider.BOTOCORE_DEFAUT_SESSION_VARIABLES[
     "sts_regional_endpoints"
 ][2]

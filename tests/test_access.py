@@ -1,7 +1,7 @@
 """Access entries, aws-auth and the authentication mode between them.
 
-The pure rules (`eksauth.access`) are table-driven; `gather` runs the real boto3 `eks` client
-against the EKS control-plane stand-in (AWS_ENDPOINT_URL_EKS), which checks every signature.
+The pure rules (`eksauth.identity.access`) are table-driven; `gather` runs the real boto3 `eks`
+client against the EKS control-plane stand-in (AWS_ENDPOINT_URL_EKS), which checks every signature.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from eksauth.access import (
+from eksauth.errors import EksAuthError
+from eksauth.identity.access import (
     CLUSTER_ADMIN_POLICY,
     AccessEntry,
     AccessPolicy,
@@ -27,10 +28,9 @@ from eksauth.access import (
     is_creator_entry,
     match_entry,
 )
-from eksauth.access_fetch import gather
-from eksauth.awsauth import load_aws_auth, map_identity
-from eksauth.errors import EksAuthError
-from eksauth.replay import CallerIdentity, canonicalize
+from eksauth.identity.aws_auth import load_aws_auth, map_identity
+from eksauth.identity.eksapi import gather
+from eksauth.identity.replay import CallerIdentity, canonicalize
 from tests.conftest import ACCESS_KEY, ACCOUNT, ADMINS, SECRET_KEY
 from tests.standins.eks_control import EksControlServer, Policy
 from tests.standins.world import World

@@ -15,10 +15,31 @@ from eksauth.cli import main
 from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eksauth"
-# The AWS boundary: sessions, clients and error mapping (aws.py), the SigV4 presign (signer.py),
-# aws-cli's role-session cache (rolesessions.py, botocore's JSONFileCache) and the sso-oidc
-# client of the sign-in (sso_oidc.py: only the sso side uses it, so it sits there, not in aws.py).
-BOTOCORE_MODULES = {"eksauth.aws", "eksauth.signer", "eksauth.rolesessions", "eksauth.sso_oidc"}
+# The AWS boundary is the folder eksauth/aws/. Four of its modules import botocore: sessions,
+# clients and the one error mapping (boundary.py), the SigV4 presign (signer.py), aws-cli's
+# role-session cache (rolesessions.py, botocore's JSONFileCache) and the sign-in's sso-oidc client
+# (ssooidc.py). Its other modules (calls.py, refusals.py, cliargs.py) use botocore only through
+# them, or not at all.
+BOTOCORE_MODULES = {
+    "eksauth.aws.boundary",
+    "eksauth.aws.signer",
+    "eksauth.aws.rolesessions",
+    "eksauth.aws.ssooidc",
+}
+# Which subpackages each subpackage may import (../shared/STYLE.md's module table), so the folder
+# tree reads bottom-up: files, then the token, then AWS, then what is built on AWS. The flat
+# modules at the top (the hit unit, the orchestrator, the library) are held instead by the
+# no-cycle test below and by tests/hitprobe.py (what a cache hit may load).
+SUBPACKAGES = ("files", "token", "aws", "sso", "kubeconfig", "identity", "cli")
+MAY_IMPORT = {
+    "files": set(),
+    "token": {"files"},
+    "aws": {"files", "token"},
+    "sso": {"files", "token", "aws"},
+    "kubeconfig": {"files", "token", "aws"},
+    "identity": {"files", "token", "aws", "sso", "kubeconfig"},
+    "cli": set(SUBPACKAGES) - {"cli"},
+}
 MAX_MODULE_LINES = 400
 TYPING_GUARDS = {"TYPE_CHECKING", "typing.TYPE_CHECKING"}
 # Packages of type stubs only (boto3-stubs): installed for mypy, absent where eksauth runs.
@@ -145,7 +166,30 @@ def test_only_the_aws_boundary_imports_botocore_or_boto3() -> None:
         )
     }
     assert importers == BOTOCORE_MODULES
-    assert len(importers) <= 4
+    assert all(name.startswith("eksauth.aws.") for name in importers)
+
+
+def _subpackage(name: str) -> str | None:
+    parts = name.split(".")
+    return parts[1] if len(parts) > 2 and parts[1] in SUBPACKAGES else None
+
+
+def test_subpackages_import_only_the_ones_below_them() -> None:
+    wrong = []
+    for name, dependencies in _graph().items():
+        here = _subpackage(name)
+        if here is None:
+            continue
+        for dependency in sorted(dependencies):
+            there = _subpackage(dependency)
+            if there not in (None, here) and there not in MAY_IMPORT[here]:
+                wrong.append(f"{name} -> {dependency}")
+    assert wrong == []
+
+
+def test_every_subpackage_has_a_rule() -> None:
+    found = {path.parent.name for path in PACKAGE.glob("*/__init__.py")}
+    assert found == set(SUBPACKAGES) == set(MAY_IMPORT)
 
 
 def test_stub_packages_are_imported_only_for_type_checking() -> None:
@@ -154,7 +198,7 @@ def test_stub_packages_are_imported_only_for_type_checking() -> None:
         every, runtime = _imports(name, path), _imports(name, path, runtime_only=True)
         assert not [d for d in runtime if d.startswith(STUB_PACKAGES)], name
         typed |= {name for d in every if d.startswith(STUB_PACKAGES)}
-    assert "eksauth.access_fetch" in typed  # the rule has something to check
+    assert "eksauth.identity.eksapi" in typed  # the rule has something to check
 
 
 def test_the_library_never_imports_click() -> None:
@@ -228,7 +272,8 @@ def test_public_sigv4_query_auth_at_a_frozen_clock_gives_the_same_url() -> None:
     from botocore.credentials import ReadOnlyCredentials
     from freezegun import freeze_time
 
-    from eksauth import signer, token
+    from eksauth.aws import signer
+    from eksauth.token import bearer
 
     creds = ReadOnlyCredentials(ACCESS_KEY, SECRET_KEY, "session-token")
     url_base = "https://sts.eu-west-1.amazonaws.com"
@@ -237,7 +282,7 @@ def test_public_sigv4_query_auth_at_a_frozen_clock_gives_the_same_url() -> None:
         method="GET",
         url=url_base + "/",
         params={"Action": "GetCallerIdentity", "Version": "2011-06-15"},
-        headers={token.CLUSTER_ID_HEADER: "demo"},
+        headers={bearer.CLUSTER_ID_HEADER: "demo"},
     )
     with freeze_time(time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(FROZEN))):
         SigV4QueryAuth(creds, "sts", "eu-west-1", expires=60).add_auth(request)

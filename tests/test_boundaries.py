@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from botocore.config import Config
 
-from eksauth import aws
+from eksauth.aws import boundary
 from eksauth.errors import AwsError
 from tests.conftest import ACCESS_KEY, SECRET_KEY, run_tool
 
@@ -60,7 +60,7 @@ def test_update_kubeconfig_against_a_silent_eks_fails_in_seconds_with_one_line(
         env={**keys_env, "AWS_ENDPOINT_URL_EKS": silent_endpoint},
     )
     elapsed = time.monotonic() - started
-    assert aws.READ_TIMEOUT_SECONDS * 3 <= elapsed < 30  # every attempt waited, none for ever
+    assert boundary.READ_TIMEOUT_SECONDS * 3 <= elapsed < 30  # every attempt waited, none for ever
     assert (result.returncode, result.stdout) == (1, "")
     assert result.stderr == (
         "eksauth: error: could not reach EKS for eks:DescribeCluster: Read timeout on endpoint "
@@ -83,15 +83,17 @@ def test_a_role_profile_against_a_silent_sts_fails_within_the_sessions_bounds(
         "[profile role]\nrole_arn = arn:aws:iam::111122223333:role/R\nsource_profile = src\n"
     )
     monkeypatch.setenv("AWS_ENDPOINT_URL_STS", silent_endpoint)
-    made = aws.session("role", interactive=False, region_name="eu-west-1")
-    assert made.get_default_client_config() is aws.API_CONFIG  # what every provider's client gets
+    made = boundary.session("role", interactive=False, region_name="eu-west-1")
+    assert (
+        made.get_default_client_config() is boundary.API_CONFIG
+    )  # what every provider's client gets
     # The same retries, with timeouts of a fifth of a second.
     made.set_default_client_config(
-        aws.API_CONFIG.merge(Config(connect_timeout=0.2, read_timeout=0.2))
+        boundary.API_CONFIG.merge(Config(connect_timeout=0.2, read_timeout=0.2))
     )
     started = time.monotonic()
-    with pytest.raises(AwsError) as raised, aws.errors("role"):
-        aws.source_credentials(made)
+    with pytest.raises(AwsError) as raised, boundary.errors("role"):
+        boundary.source_credentials(made)
     assert time.monotonic() - started < 8  # 3 attempts of 0.2 s and botocore's backoff
     assert (
         str(raised.value)

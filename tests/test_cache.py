@@ -13,10 +13,10 @@ from pathlib import Path
 import platformdirs
 import pytest
 
-from eksauth import token
 from eksauth.cache import default_cache_dir
 from eksauth.lookup import token_key
 from eksauth.request import validated_request
+from eksauth.token import bearer
 from tests.conftest import (
     ACCESS_KEY,
     FROZEN,
@@ -34,7 +34,7 @@ ARGS = ("token", "--cluster-name", "demo", "--region", "eu-west-1", "--output", 
 
 
 def signed_at(tok: str) -> str:
-    return token.decode(tok.strip()).split("X-Amz-Date=")[1][:16]
+    return bearer.decode(tok.strip()).split("X-Amz-Date=")[1][:16]
 
 
 def entries(tmp_path: Path) -> list[Path]:
@@ -88,8 +88,8 @@ class TestCredentialChanges:
         first = eksauth(*ARGS)
         monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAI44QH8DHBEXAMPLE")
         second = eksauth(*ARGS, now=FROZEN + 1)
-        assert "AKIAI44QH8DHBEXAMPLE" in token.decode(second.stdout.strip())
-        assert ACCESS_KEY in token.decode(first.stdout.strip())
+        assert "AKIAI44QH8DHBEXAMPLE" in bearer.decode(second.stdout.strip())
+        assert ACCESS_KEY in bearer.decode(first.stdout.strip())
 
     def test_rewritten_credentials_file_signs_on_the_next_call(
         self, eksauth, monkeypatch, aws_env: Path
@@ -106,8 +106,8 @@ class TestCredentialChanges:
             "aws_secret_access_key = je7MtGbClwBF/2Zp9Utk/h3yCo8nvbEXAMPLEKEY\n"
         )
         second = eksauth(*ARGS, now=FROZEN + 1)
-        assert ACCESS_KEY in token.decode(first.stdout.strip())
-        assert "AKIAI44QH8DHBEXAMPLE" in token.decode(second.stdout.strip())
+        assert ACCESS_KEY in bearer.decode(first.stdout.strip())
+        assert "AKIAI44QH8DHBEXAMPLE" in bearer.decode(second.stdout.strip())
 
     def test_secrets_never_reach_the_cache(self, eksauth, tmp_path: Path) -> None:
         result = eksauth(*ARGS)

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from eksauth import __version__, token
+from eksauth import __version__
+from eksauth.token import bearer
 from tests.conftest import FROZEN, SECRET_KEY, run_tool
 
 REGION = ("--region", "eu-west-1")
@@ -38,7 +39,7 @@ def url_of(stdout: str) -> str:
     text = stdout.strip()
     if text.startswith("{"):
         text = json.loads(text)["status"]["token"]
-    return token.decode(text)
+    return bearer.decode(text)
 
 
 @pytest.mark.usefixtures("static_keys")
@@ -48,7 +49,7 @@ class TestToken:
         assert result.exit_code == 0
         assert result.stderr == ""
         assert result.stdout == GOLDEN + "\n"
-        assert token.decode(GOLDEN) == GOLDEN_URL
+        assert bearer.decode(GOLDEN) == GOLDEN_URL
         assert sts_checker(result.stdout, "demo").endswith(":user/test-user")
 
     def test_exec_credential(self, eksauth) -> None:

@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from eksauth import token
 from eksauth.execcred import ExtensionError, read_cluster_extension
+from eksauth.token import bearer
 from tests.conftest import ACCESS_KEY, FROZEN, OTHER_ACCESS_KEY, OTHER_SECRET_KEY, SECRET_KEY
 from tests.hitprobe import run_hit
 
@@ -103,7 +103,7 @@ class TestParse:
 
 def signed(stdout: str) -> tuple[str, str, str]:
     """(access key, signing region, host) of the token printed."""
-    url = urlsplit(token.decode(json.loads(stdout)["status"]["token"]))
+    url = urlsplit(bearer.decode(json.loads(stdout)["status"]["token"]))
     key, _, region, *_ = parse_qs(url.query)["X-Amz-Credential"][0].split("/")
     return key, region, str(url.hostname)
 

@@ -1,4 +1,4 @@
-"""STS endpoint resolution (eksauth.endpoints), checked against botocore itself.
+"""STS endpoint resolution (eksauth.token.endpoints), checked against botocore itself.
 
 botocore is imported here only: the module under test must not import it, so these tests are
 what keeps its hand-written table honest when botocore's data changes.
@@ -22,9 +22,9 @@ import pytest
 from botocore.config import Config
 from botocore.endpoint_provider import EndpointProvider, RuleSetStandardLibrary
 
-from eksauth import endpoints, token
-from eksauth.endpoints import StsEndpoint, parse_sts_host, sts_endpoint
 from eksauth.errors import EksAuthError, InvalidRegionError
+from eksauth.token import bearer, endpoints
+from eksauth.token.endpoints import StsEndpoint, parse_sts_host, sts_endpoint
 
 if TYPE_CHECKING:
     from mypy_boto3_sts import STSClient
@@ -369,7 +369,7 @@ def test_regional_unless_legacy_is_chosen(
         "token", "--cluster-name", "demo", "--region", "eu-west-1", "--output", "token"
     )
     assert result.exit_code == 0, result.stderr
-    assert urlsplit(token.decode(result.stdout.strip())).hostname == host
+    assert urlsplit(bearer.decode(result.stdout.strip())).hostname == host
 
 
 # --- 2. parse_sts_host --------------------------------------------------------------------------

@@ -20,8 +20,10 @@ from typing import Any
 import pytest
 import yaml
 
-from eksauth import locks, privatefile, replay, token
 from eksauth.errors import EksAuthError, StsError, TokenFormatError, VerificationError
+from eksauth.files import locks, private
+from eksauth.identity import replay
+from eksauth.token import bearer
 from tests.conftest import (
     ACCESS_KEY,
     FROZEN,
@@ -134,8 +136,8 @@ class TestPlanted:
     @posix_modes
     def test_our_own_backup_is_replaced(self, tmp_path: Path) -> None:
         backup = tmp_path / "b"
-        privatefile.replace_own(str(backup), b"one")
-        privatefile.replace_own(str(backup), b"two")
+        private.replace_own(str(backup), b"one")
+        private.replace_own(str(backup), b"two")
         assert backup.read_bytes() == b"two"
         assert stat.S_IMODE(backup.stat().st_mode) == 0o600
 
@@ -144,8 +146,8 @@ class TestPlanted:
         backup = tmp_path / "b"
         backup.write_text("theirs")
         os.chown(backup, stranger.pw_uid, stranger.pw_gid)
-        with pytest.raises(privatefile.PlantedError):
-            privatefile.replace_own(str(backup), b"ours")
+        with pytest.raises(private.PlantedError):
+            private.replace_own(str(backup), b"ours")
         assert backup.read_text() == "theirs"
 
 
@@ -344,7 +346,7 @@ class TestCacheNeverBlocks:
         os.utime(credentials, ns=(before.st_atime_ns, before.st_mtime_ns))
         assert credentials.stat().st_size == before.st_size
         again = eksauth(*ARGS, now=FROZEN + 60)
-        assert other in token.decode(again.stdout.strip())
+        assert other in bearer.decode(again.stdout.strip())
         assert first.stdout != again.stdout
 
     @posix_modes
@@ -492,7 +494,7 @@ class TestBoundedCost:
         """5,000 digits cost nothing and say so; non-ASCII digits are refused, as Go does."""
         odd = SEED_URL.replace("X-Amz-Expires=60", f"X-Amz-Expires={value}")
         with pytest.raises(VerificationError, match="X-Amz-Expires"):
-            token.check_offline(odd, SEED_SIGNED)
+            bearer.check_offline(odd, SEED_SIGNED)
 
     def test_a_deep_sts_reply_is_an_error_not_a_crash(self) -> None:
         deep = b'{"a":' * 50_000 + b"1" + b"}" * 50_000
@@ -547,7 +549,7 @@ class _Server(StandInServer):
 
 
 def _token_of(url: str) -> str:
-    return token.PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
+    return bearer.PREFIX + base64.urlsafe_b64encode(url.encode()).decode().rstrip("=")
 
 
 class TestOneLine:
@@ -638,6 +640,6 @@ class TestNamesThatBecomePaths:
 
 def test_unparsable_token_url_is_a_token_error() -> None:
     with pytest.raises(TokenFormatError):
-        token.parse_presigned("https://[::1/")
+        bearer.parse_presigned("https://[::1/")
     with pytest.raises(EksAuthError):
-        token.check_token(_token_of("https://[::1/"), FROZEN)
+        bearer.check_token(_token_of("https://[::1/"), FROZEN)

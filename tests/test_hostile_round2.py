@@ -23,8 +23,10 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 import eksauth as library
-from eksauth import rolesessions, sso, sso_flows, sso_oidc
+from eksauth.aws import rolesessions, ssooidc
 from eksauth.errors import SsoError
+from eksauth.sso import flows
+from eksauth.sso import session as sso
 from tests import test_hostile, test_role_sessions
 from tests.conftest import (
     ACCESS_KEY,
@@ -114,7 +116,7 @@ def _login(**options: Any) -> str:
     options.setdefault("say", lambda _: None)
     options.setdefault("timeout", 10.0)
     return sso.login(
-        sso_oidc.client(session, config.region),
+        ssooidc.client(session, config.region),
         config,
         now=time.time(),
         cache_dir=sso.default_cache_dir(os.environ),
@@ -175,7 +177,7 @@ class TestClockStepsBack:
         import botocore.session
 
         from eksauth.cache import Cache, resolve_cache_dir
-        from eksauth.signin import SSO_FAILED_SUFFIX, SSO_LOCK_PREFIX
+        from eksauth.sso.signin import SSO_FAILED_SUFFIX, SSO_LOCK_PREFIX
 
         config = sso.resolve_config(
             botocore.session.Session(profile="dev").full_config, profile="dev"
@@ -274,7 +276,7 @@ class TestTheSignInListener:
         center: IdentityCenter,
         monkeypatch: pytest.MonkeyPatch,
     ) -> None:
-        monkeypatch.setattr(sso_flows, "CONNECTION_SECONDS", 1.0)  # a short bound, injected
+        monkeypatch.setattr(flows, "CONNECTION_SECONDS", 1.0)  # a short bound, injected
         stop = threading.Event()
         said: list[str] = []
 
@@ -614,7 +616,7 @@ class TestFoldersWeCreate:
             assert stat.S_IMODE(folder.stat().st_mode) == 0o700, folder
 
     def test_the_sso_folder_too_and_never_a_home(self, tmp_path: Path) -> None:
-        from eksauth.privatefile import make_private_dirs
+        from eksauth.files.private import make_private_dirs
 
         old = os.umask(0)
         try:

@@ -7,10 +7,12 @@ from urllib.parse import urlencode
 
 import pytest
 
-from eksauth import awsauth, awscalls, replay, token
-from eksauth.awsauth import AwsAuth, Entry
+from eksauth.aws import calls
 from eksauth.errors import EksAuthError, StsError, TokenFormatError, UsageError, VerificationError
-from eksauth.replay import CallerIdentity
+from eksauth.identity import aws_auth, replay
+from eksauth.identity.aws_auth import AwsAuth, Entry
+from eksauth.identity.replay import CallerIdentity
+from eksauth.token import bearer
 from tests.conftest import SEED_SIGNED, SEED_TOKEN, SEED_URL
 
 FRESH = SEED_SIGNED + 60
@@ -18,10 +20,10 @@ FRESH = SEED_SIGNED + 60
 
 class TestDecode:
     def test_seed_token_decodes_to_the_seed_url(self) -> None:
-        assert token.decode(SEED_TOKEN) == SEED_URL
+        assert bearer.decode(SEED_TOKEN) == SEED_URL
 
     def test_seed_url_parts(self) -> None:
-        presigned = token.parse_presigned(SEED_URL)
+        presigned = bearer.parse_presigned(SEED_URL)
         assert presigned.url == SEED_URL
         assert presigned.scheme == "https"
         assert presigned.host == "sts.ap-northeast-2.amazonaws.com"
@@ -36,7 +38,7 @@ class TestDecode:
         assert presigned.param("action") == "GetCallerIdentity"
 
     def test_missing_parts_are_none(self) -> None:
-        presigned = token.parse_presigned("https://sts.amazonaws.com/?Action=GetCallerIdentity")
+        presigned = bearer.parse_presigned("https://sts.amazonaws.com/?Action=GetCallerIdentity")
         assert presigned.access_key_id is None
         assert presigned.region is None
         assert presigned.signed_at is None
@@ -44,12 +46,12 @@ class TestDecode:
         assert presigned.signed_headers == ()
 
     def test_rfc3339(self) -> None:
-        assert token.rfc3339(SEED_SIGNED) == "2022-04-26T17:32:42Z"
+        assert bearer.rfc3339(SEED_SIGNED) == "2022-04-26T17:32:42Z"
 
 
 def _url(**changes: str | None) -> str:
     """The seed URL with parameters replaced (None removes one)."""
-    params = dict(token.parse_presigned(SEED_URL).params)
+    params = dict(bearer.parse_presigned(SEED_URL).params)
     for key, value in changes.items():
         name = key.replace("_", "-")
         if value is None:
@@ -61,7 +63,7 @@ def _url(**changes: str | None) -> str:
 
 class TestOfflineRules:
     def test_the_seed_url_passes_while_fresh(self) -> None:
-        assert token.check_offline(SEED_URL, FRESH).host == "sts.ap-northeast-2.amazonaws.com"
+        assert bearer.check_offline(SEED_URL, FRESH).host == "sts.ap-northeast-2.amazonaws.com"
 
     @pytest.mark.parametrize(
         "host",
@@ -79,7 +81,7 @@ class TestOfflineRules:
     )
     def test_every_partition_and_variant_host_is_accepted(self, host: str) -> None:
         url = SEED_URL.replace("sts.ap-northeast-2.amazonaws.com", host)
-        assert token.check_offline(url, FRESH).host == host
+        assert bearer.check_offline(url, FRESH).host == host
 
     @pytest.mark.parametrize(
         ("url", "reason"),
@@ -112,58 +114,58 @@ class TestOfflineRules:
     )
     def test_each_rule_fails_with_its_own_reason(self, url: str, reason: str) -> None:
         with pytest.raises(VerificationError, match=reason):
-            token.check_offline(url, FRESH)
+            bearer.check_offline(url, FRESH)
 
     @pytest.mark.parametrize("bad", ["&x=1;y=2", "&X-Amz-Date=%zz"])
     def test_a_malformed_query_is_refused(self, bad: str) -> None:
         with pytest.raises(TokenFormatError, match="malformed query parameter"):
-            token.check_offline(SEED_URL + bad, FRESH)
+            bearer.check_offline(SEED_URL + bad, FRESH)
 
     def test_control_characters_are_refused(self) -> None:
         with pytest.raises(TokenFormatError, match="control characters"):
-            token.check_offline(SEED_URL.replace("?", "\n?"), FRESH)
+            bearer.check_offline(SEED_URL.replace("?", "\n?"), FRESH)
 
     def test_fifteen_minutes_after_x_amz_date_exactly_is_still_accepted(self) -> None:
-        token.check_offline(SEED_URL, SEED_SIGNED + 900)
+        bearer.check_offline(SEED_URL, SEED_SIGNED + 900)
         with pytest.raises(VerificationError, match="expired at 2022-04-26T17:47:42Z"):
-            token.check_offline(SEED_URL, SEED_SIGNED + 901)
+            bearer.check_offline(SEED_URL, SEED_SIGNED + 901)
 
     def test_x_amz_expires_bounds(self) -> None:
-        token.check_offline(_url(X_Amz_Expires="0"), FRESH)
-        token.check_offline(_url(X_Amz_Expires="900"), FRESH)
-        token.check_offline(_url(X_Amz_Expires="+60"), FRESH)  # Go's Atoi takes a sign
+        bearer.check_offline(_url(X_Amz_Expires="0"), FRESH)
+        bearer.check_offline(_url(X_Amz_Expires="900"), FRESH)
+        bearer.check_offline(_url(X_Amz_Expires="+60"), FRESH)  # Go's Atoi takes a sign
 
     def test_parameter_names_are_case_insensitive(self) -> None:
         url = SEED_URL.replace("Action=", "ACTION=").replace("X-Amz-Date", "x-amz-date")
-        assert token.check_offline(url, FRESH).signed_at == SEED_SIGNED
+        assert bearer.check_offline(url, FRESH).signed_at == SEED_SIGNED
 
     def test_sts_url_allows_exactly_its_host_and_scheme(self) -> None:
         loopback = SEED_URL.replace(
             "https://sts.ap-northeast-2.amazonaws.com", "http://127.0.0.1:8080"
         )
         assert (
-            token.check_offline(loopback, FRESH, "http://127.0.0.1:8080").host == "127.0.0.1:8080"
+            bearer.check_offline(loopback, FRESH, "http://127.0.0.1:8080").host == "127.0.0.1:8080"
         )
-        assert token.check_offline(loopback, FRESH, "http://127.0.0.1:8080/").scheme == "http"
+        assert bearer.check_offline(loopback, FRESH, "http://127.0.0.1:8080/").scheme == "http"
         with pytest.raises(VerificationError, match="only accepts https"):
-            token.check_offline(loopback, FRESH)
+            bearer.check_offline(loopback, FRESH)
         with pytest.raises(VerificationError, match="only accepts https"):
-            token.check_offline(loopback, FRESH, "https://127.0.0.1:8080")
+            bearer.check_offline(loopback, FRESH, "https://127.0.0.1:8080")
         with pytest.raises(VerificationError, match="not an STS"):
-            token.check_offline(loopback.replace("http:", "https:"), FRESH, "http://127.0.0.1:9")
+            bearer.check_offline(loopback.replace("http:", "https:"), FRESH, "http://127.0.0.1:9")
         # Standard hosts stay accepted when --sts-url names another one.
-        token.check_offline(SEED_URL, FRESH, "http://127.0.0.1:8080")
+        bearer.check_offline(SEED_URL, FRESH, "http://127.0.0.1:8080")
 
     @pytest.mark.parametrize("bad", ["ftp://x", "127.0.0.1:8080", "https://x/path"])
     def test_a_bad_sts_url_is_a_usage_error(self, bad: str) -> None:
         with pytest.raises(UsageError, match="not a base URL"):
-            token.check_offline(SEED_URL, FRESH, bad)
+            bearer.check_offline(SEED_URL, FRESH, bad)
 
     def test_check_token_checks_size_first(self) -> None:
         huge = "k8s-aws-v1." + "A" * 4086
         with pytest.raises(VerificationError, match="4097 bytes"):
-            token.check_token(huge, FRESH)
-        assert token.check_token(SEED_TOKEN, FRESH).url == SEED_URL
+            bearer.check_token(huge, FRESH)
+        assert bearer.check_token(SEED_TOKEN, FRESH).url == SEED_URL
 
     @pytest.mark.parametrize(
         ("bad", "reason"),
@@ -176,7 +178,7 @@ class TestOfflineRules:
     )
     def test_check_token_names_format_errors(self, bad: str, reason: str) -> None:
         with pytest.raises(TokenFormatError, match=reason):
-            token.check_token(bad, FRESH)
+            bearer.check_token(bad, FRESH)
 
 
 class TestCanonicalize:
@@ -339,11 +341,11 @@ class TestTemplates:
         ],
     )
     def test_render(self, template: str, rendered: str) -> None:
-        assert awsauth.render(template, ALICE) == rendered
+        assert aws_auth.render(template, ALICE) == rendered
 
     def test_render_with_a_dns_name(self) -> None:
         assert (
-            awsauth.render("system:node:{{EC2PrivateDNSName}}", NODE, "ip-10-0-0-1.ec2.internal")
+            aws_auth.render("system:node:{{EC2PrivateDNSName}}", NODE, "ip-10-0-0-1.ec2.internal")
             == "system:node:ip-10-0-0-1.ec2.internal"
         )
 
@@ -357,14 +359,14 @@ class TestTemplates:
                 )
             ]
         )
-        mapping = awsauth.map_identity(NODE, tables, resolve_dns=lambda iid: f"dns-of-{iid}")
+        mapping = aws_auth.map_identity(NODE, tables, resolve_dns=lambda iid: f"dns-of-{iid}")
         assert mapping.username == "system:node:dns-of-i-0123456789abcdef0"
         assert mapping.groups == (f"g:{ACCOUNT}", "s:i-0123456789abcdef0", "k:ASIANODE")
         assert (mapping.source, mapping.reason, mapping.notes) == ("mapRoles[0]", None, ())
 
     def test_ec2_dns_unresolved_without_a_lookup(self) -> None:
         tables = _tables(roles=[(NODE.canonical_arn, "system:node:{{EC2PrivateDNSName}}", [])])
-        mapping = awsauth.map_identity(NODE, tables)
+        mapping = aws_auth.map_identity(NODE, tables)
         assert mapping.username == "system:node:{{EC2PrivateDNSName}}"
         assert mapping.notes == (
             "{{EC2PrivateDNSName}} left unresolved: no EC2 lookup was requested",
@@ -375,7 +377,7 @@ class TestTemplates:
             raise EksAuthError("no AWS credentials to call ec2:DescribeInstances")
 
         tables = _tables(roles=[(NODE.canonical_arn, "system:node:{{EC2PrivateDNSName}}", [])])
-        mapping = awsauth.map_identity(NODE, tables, resolve_dns=fail)
+        mapping = aws_auth.map_identity(NODE, tables, resolve_dns=fail)
         assert mapping.username == "system:node:{{EC2PrivateDNSName}}"
         assert mapping.notes == (
             "{{EC2PrivateDNSName}} left unresolved: no AWS credentials to call "
@@ -386,7 +388,7 @@ class TestTemplates:
     def test_ec2_dns_needs_an_instance_id_session(self, session: str) -> None:
         caller = NODE._replace(session_name=session)
         tables = _tables(roles=[(NODE.canonical_arn, "u", ["{{EC2PrivateDNSName}}"])])
-        mapping = awsauth.map_identity(caller, tables, resolve_dns=lambda _: "never")
+        mapping = aws_auth.map_identity(caller, tables, resolve_dns=lambda _: "never")
         assert mapping.username is None
         assert mapping.source == "mapRoles[0]"
         assert mapping.reason is not None
@@ -397,7 +399,7 @@ class TestTemplates:
         caller = NODE._replace(session_name=session)
         tables = _tables(roles=[(NODE.canonical_arn, "{{EC2PrivateDNSName}}", [])])
         assert (
-            awsauth.map_identity(caller, tables, resolve_dns=str.upper).username == session.upper()
+            aws_auth.map_identity(caller, tables, resolve_dns=str.upper).username == session.upper()
         )
 
 
@@ -406,7 +408,7 @@ class TestMapping:
         tables = _tables(
             roles=[(f"arn:aws:iam::{ACCOUNT}:role/ADMIN", "admin", ["system:masters"])]
         )
-        mapping = awsauth.map_identity(ALICE, tables)
+        mapping = aws_auth.map_identity(ALICE, tables)
         assert (mapping.username, mapping.groups, mapping.source) == (
             "admin",
             ("system:masters",),
@@ -415,7 +417,7 @@ class TestMapping:
 
     def test_a_role_written_with_its_path_does_not_match(self) -> None:
         with_path = f"arn:aws:iam::{ACCOUNT}:role/teams/ops/Admin"
-        mapping = awsauth.map_identity(ALICE, _tables(roles=[(with_path, "admin", [])]))
+        mapping = aws_auth.map_identity(ALICE, _tables(roles=[(with_path, "admin", [])]))
         assert mapping.username is None
         assert mapping.notes == (
             f"mapRoles[0] names {with_path} with a path; EKS compares role ARNs without their "
@@ -425,28 +427,28 @@ class TestMapping:
     def test_a_role_whose_iam_arn_has_a_path_matches_without_it(self) -> None:
         # STS drops the path in assumed-role ARNs, so the mapping must drop it too.
         tables = _tables(roles=[(f"arn:aws:iam::{ACCOUNT}:role/Admin", "admin", [])])
-        assert awsauth.map_identity(ALICE, tables).username == "admin"
+        assert aws_auth.map_identity(ALICE, tables).username == "admin"
 
     def test_strip_role_path(self) -> None:
-        assert awsauth.strip_role_path("arn:aws:iam::1:role/a/b/R") == "arn:aws:iam::1:role/R"
-        assert awsauth.strip_role_path("arn:aws:iam::1:role/R") == "arn:aws:iam::1:role/R"
-        assert awsauth.strip_role_path("arn:aws:iam::1:user/a/u") == "arn:aws:iam::1:user/a/u"
+        assert aws_auth.strip_role_path("arn:aws:iam::1:role/a/b/R") == "arn:aws:iam::1:role/R"
+        assert aws_auth.strip_role_path("arn:aws:iam::1:role/R") == "arn:aws:iam::1:role/R"
+        assert aws_auth.strip_role_path("arn:aws:iam::1:user/a/u") == "arn:aws:iam::1:user/a/u"
 
     def test_a_user_matches_with_its_path(self) -> None:
         tables = _tables(users=[(BOB.arn.upper().replace("ARN:AWS:IAM", "arn:aws:iam"), "bob", [])])
-        assert awsauth.map_identity(BOB, tables).source == "mapUsers[0]"
+        assert aws_auth.map_identity(BOB, tables).source == "mapUsers[0]"
 
     def test_roles_are_searched_before_users(self) -> None:
         tables = _tables(roles=[(BOB.arn, "as-role", [])], users=[(BOB.arn, "as-user", [])])
-        assert awsauth.map_identity(BOB, tables).username == "as-role"
+        assert aws_auth.map_identity(BOB, tables).username == "as-role"
 
     def test_the_last_entry_for_an_arn_wins(self) -> None:
         arn = ALICE.canonical_arn
         tables = _tables(roles=[(arn, "first", []), (arn.lower(), "second", [])])
-        assert awsauth.map_identity(ALICE, tables).source == "mapRoles[1]"
+        assert aws_auth.map_identity(ALICE, tables).source == "mapRoles[1]"
 
     def test_map_accounts_maps_to_the_canonical_arn_without_groups(self) -> None:
-        mapping = awsauth.map_identity(ALICE, _tables(accounts=(ACCOUNT,)))
+        mapping = aws_auth.map_identity(ALICE, _tables(accounts=(ACCOUNT,)))
         assert (mapping.username, mapping.groups, mapping.source) == (
             ALICE.canonical_arn,
             (),
@@ -455,14 +457,14 @@ class TestMapping:
 
     def test_an_entry_beats_map_accounts(self) -> None:
         tables = _tables(roles=[(ALICE.canonical_arn, "admin", [])], accounts=(ACCOUNT,))
-        assert awsauth.map_identity(ALICE, tables).username == "admin"
+        assert aws_auth.map_identity(ALICE, tables).username == "admin"
 
     def test_no_match(self) -> None:
         tables = _tables(
             roles=[(f"arn:aws:iam::{ACCOUNT}:role/Other", "x", [])], accounts=("444455556666",)
         )
-        mapping = awsauth.map_identity(ALICE, tables)
-        assert mapping == awsauth.IdentityMapping(
+        mapping = aws_auth.map_identity(ALICE, tables)
+        assert mapping == aws_auth.IdentityMapping(
             None,
             (),
             None,
@@ -499,7 +501,7 @@ data:
 
 class TestLoadAwsAuth:
     def test_kubectl_yaml(self) -> None:
-        tables = awsauth.load_aws_auth(KUBECTL_YAML)
+        tables = aws_auth.load_aws_auth(KUBECTL_YAML)
         assert tables == AwsAuth(
             roles=(
                 Entry(
@@ -524,7 +526,7 @@ class TestLoadAwsAuth:
 
     def test_just_the_data(self) -> None:
         data = KUBECTL_YAML.split("\ndata:\n", 1)[1]
-        assert awsauth.load_aws_auth(data) == awsauth.load_aws_auth(KUBECTL_YAML)
+        assert aws_auth.load_aws_auth(data) == aws_auth.load_aws_auth(KUBECTL_YAML)
 
     def test_kubectl_json(self) -> None:
         import json
@@ -533,7 +535,7 @@ class TestLoadAwsAuth:
             "kind": "ConfigMap",
             "data": {"mapUsers": "- userarn: arn:aws:iam::1:user/a\n  username: a\n"},
         }
-        tables = awsauth.load_aws_auth(json.dumps(document))
+        tables = aws_auth.load_aws_auth(json.dumps(document))
         assert tables.users == (Entry("arn:aws:iam::1:user/a", "a", (), "mapUsers[0]"),)
 
     def test_entry_keys_are_case_insensitive(self) -> None:
@@ -543,10 +545,10 @@ class TestLoadAwsAuth:
             .replace("username", "UsErNaMe")
             .replace("groups", "gRoUpS")
         )
-        assert awsauth.load_aws_auth(crazy) == awsauth.load_aws_auth(KUBECTL_YAML)
+        assert aws_auth.load_aws_auth(crazy) == aws_auth.load_aws_auth(KUBECTL_YAML)
 
     def test_data_keys_are_case_sensitive(self) -> None:
-        tables = awsauth.load_aws_auth("data:\n  maproles: |\n    - rolearn: x\n")
+        tables = aws_auth.load_aws_auth("data:\n  maproles: |\n    - rolearn: x\n")
         assert tables == AwsAuth(
             (),
             (),
@@ -557,7 +559,7 @@ class TestLoadAwsAuth:
             ),
         )
         with pytest.raises(VerificationError, match="no mapRoles, mapUsers or mapAccounts"):
-            awsauth.load_aws_auth("maproles: |\n    - rolearn: x\n")
+            aws_auth.load_aws_auth("maproles: |\n    - rolearn: x\n")
 
     def test_broken_entries_are_skipped_with_a_problem(self) -> None:
         text = (
@@ -572,7 +574,7 @@ class TestLoadAwsAuth:
             "mapUsers: |\n"
             "  - userarn: [unclosed\n"
         )
-        tables = awsauth.load_aws_auth(text)
+        tables = aws_auth.load_aws_auth(text)
         assert tables.roles == (Entry("arn:aws:iam::1:role/ok", "ok", (), "mapRoles[2]"),)
         assert tables.users == ()
         assert tables.problems[:3] == (
@@ -584,14 +586,14 @@ class TestLoadAwsAuth:
 
     def test_not_yaml(self) -> None:
         with pytest.raises(VerificationError, match="not valid YAML"):
-            awsauth.load_aws_auth("data: [")
+            aws_auth.load_aws_auth("data: [")
 
     def test_empty_sections(self) -> None:
-        tables = awsauth.load_aws_auth("data:\n  mapRoles: ''\n  mapUsers: |\n")
+        tables = aws_auth.load_aws_auth("data:\n  mapRoles: ''\n  mapUsers: |\n")
         assert tables == AwsAuth((), (), frozenset(), ())
 
 
 class TestEc2Lookup:
     def test_no_credentials_is_a_reason(self) -> None:
         with pytest.raises(EksAuthError, match="no AWS credentials"):
-            awscalls.ec2_private_dns_name("i-0123456789abcdef0", region_name="eu-west-1")
+            calls.ec2_private_dns_name("i-0123456789abcdef0", region_name="eu-west-1")

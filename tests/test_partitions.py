@@ -1,6 +1,6 @@
 """Every AWS partition, known in one place, and the STS hosts no SDK produces refused.
 
-The one list is eksauth.endpoints' table (PARTITIONS); botocore's partitions.json is the
+The one list is eksauth.token.endpoints' table (PARTITIONS); botocore's partitions.json is the
 reference it is tied to here, so the next partition cannot be known to the signer and missed by
 the verifier or by ARN canonicalisation, as aws-eusc was. The host rules come from
 aws-iam-authenticator (pkg/token/token.go verifySTSHostnameFormat, pkg/endpoints) and botocore's
@@ -18,8 +18,9 @@ from typing import Any
 import botocore.loaders
 import pytest
 
-from eksauth import endpoints, replay, token
-from eksauth.endpoints import parse_sts_host, sts_endpoint
+from eksauth.identity import replay
+from eksauth.token import bearer, endpoints
+from eksauth.token.endpoints import parse_sts_host, sts_endpoint
 from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY
 from tests.standins import StsServer, World, presign_url
 from tests.test_endpoints import current_botocore_data
@@ -69,7 +70,7 @@ def _token_for(host: str) -> str:
         now=FROZEN_DT,
         headers={"x-k8s-aws-id": "demo"},
     )
-    return token.encode(url)
+    return bearer.encode(url)
 
 
 class TestVerifyRefusesHostsNoSdkProduces:
@@ -119,7 +120,7 @@ def test_govcloud_fips_signs_the_regional_host(
         "token", "--cluster-name", "demo", "--region", "us-gov-west-1", "--output", "token"
     )
     assert result.exit_code == 0, result.stderr
-    assert token.decode(result.stdout.strip()).startswith(
+    assert bearer.decode(result.stdout.strip()).startswith(
         "https://sts.us-gov-west-1.amazonaws.com/?"
     )
 

@@ -13,10 +13,12 @@ from types import SimpleNamespace
 
 import pytest
 
-from eksauth import portable, rolesessions, sso
+from eksauth import portable
+from eksauth.aws import rolesessions
 from eksauth.cache import default_cache_dir, resolve_cache_dir
 from eksauth.lookup import aws_files
 from eksauth.portable import expand_home, home_folder, open_always
+from eksauth.sso import session
 
 PACKAGE = Path(__file__).resolve().parents[1] / "eksauth"
 HOME_VARIABLES = ("HOME", "USERPROFILE", "HOMEDRIVE", "HOMEPATH")
@@ -78,7 +80,7 @@ class TestHomeFolder:
         env = {"USERPROFILE": home} if sys.platform == "win32" else {"HOME": home}
         paths = [
             *aws_files(env),
-            sso.default_cache_dir(env),
+            session.default_cache_dir(env),
             rolesessions.aws_cli_cache_dir(env),
         ]
         if sys.platform != "win32":  # platformdirs' known folder there, not under home
@@ -132,7 +134,7 @@ class TestExpandHome:
         env = {"USERPROFILE": home} if sys.platform == "win32" else {"HOME": home}
         assert resolve_cache_dir("~/tokens", env) == os.path.join(home, "tokens")
         assert resolve_cache_dir(None, {**env, "EKSAUTH_CACHE_DIR": "~"}) == home
-        assert sso.default_cache_dir(env) == os.path.join(home, ".aws", "sso", "cache")
+        assert session.default_cache_dir(env) == os.path.join(home, ".aws", "sso", "cache")
 
 
 class TestOpenFlags:
@@ -163,8 +165,8 @@ class TestOpenFlags:
 
     @pytest.mark.skipif(not hasattr(os, "O_BINARY"), reason="only Windows has O_BINARY")
     def test_a_ctrl_z_byte_survives_a_round_trip(self, tmp_path) -> None:
-        from eksauth.boundedread import read_text
-        from eksauth.privatefile import replace_private
+        from eksauth.files.boundedread import read_text
+        from eksauth.files.private import replace_private
 
         path = str(tmp_path / "f")
         replace_private(path, b"a\nb\x1ac\n")
@@ -278,7 +280,7 @@ class TestLockChoice:
         return os.open(path, flags, 0o600), os.open(path, flags, 0o600)
 
     def test_windows_takes_msvcrts_non_blocking_lock(self, tmp_path, monkeypatch) -> None:
-        from eksauth import locks
+        from eksauth.files import locks
 
         msvcrt = _Msvcrt()
         monkeypatch.setattr(locks, "windows_locking", lambda: msvcrt)
@@ -294,7 +296,7 @@ class TestLockChoice:
     @pytest.mark.skipif(sys.platform == "win32", reason="flock is POSIX's; Windows has msvcrt")
     @pytest.mark.parametrize("platform", ["linux", "darwin"])
     def test_posix_takes_flock_and_never_msvcrt(self, platform, tmp_path, monkeypatch) -> None:
-        from eksauth import locks
+        from eksauth.files import locks
 
         def no_msvcrt() -> None:
             raise AssertionError("msvcrt asked for on " + platform)
@@ -314,7 +316,7 @@ class TestLockChoice:
 
     @pytest.mark.skipif(sys.platform != "win32", reason="the real msvcrt exists only on Windows")
     def test_the_real_msvcrt_lock_excludes_a_second_descriptor(self, tmp_path) -> None:
-        from eksauth import locks
+        from eksauth.files import locks
 
         first, second = self._two(tmp_path)
         try:

@@ -14,10 +14,11 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from eksauth import inventory, lookup, token, tokenargs
+from eksauth import inventory, lookup, tokenargs
 from eksauth.cache import Cache
 from eksauth.errors import EksAuthError
 from eksauth.execcred import read_exec_info
+from eksauth.token import bearer as token
 from tests.conftest import FROZEN, SEED_SIGNED, SEED_URL
 
 FIXTURES = settings(
@@ -215,7 +216,8 @@ def test_sso_oidc_answers_give_a_token_or_one_error(browser_log, center, answers
 
     import botocore.session
 
-    from eksauth import sso, sso_oidc
+    from eksauth.aws import ssooidc
+    from eksauth.sso import session as sso
 
     del browser_log
     center.answers, center.pending_polls = answers, 0
@@ -223,7 +225,7 @@ def test_sso_oidc_answers_give_a_token_or_one_error(browser_log, center, answers
     config = sso.resolve_config(session.full_config, profile="dev")
     with contextlib.suppress(EksAuthError):
         path = sso.login(
-            sso_oidc.client(session, config.region),
+            ssooidc.client(session, config.region),
             config,
             now=time.time(),
             say=lambda _: None,

@@ -26,9 +26,11 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from eksauth import aws, rolesessions, token
+from eksauth.aws import boundary as aws
+from eksauth.aws import rolesessions
 from eksauth.lookup import token_key
 from eksauth.request import validated_request
+from eksauth.token import bearer as token
 from tests.conftest import (
     ACCESS_KEY,
     FROZEN,

@@ -23,8 +23,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 
-from eksauth import browser, sso, sso_oidc
+from eksauth.aws import ssooidc
 from eksauth.errors import SsoError
+from eksauth.sso import browser
+from eksauth.sso import session as sso
 from tests.conftest import WINDOWS, mkfifo, posix_nofollow, symlink, token_in_subprocess
 from tests.standins.sso import (
     SSO_CONFIG,
@@ -58,7 +60,7 @@ def run_login(browser_log: Path, cache_dir: str, said: list[str]) -> Callable[..
         options.setdefault("say", said.append)
         options.setdefault("timeout", 10.0)
         return sso.login(
-            sso_oidc.client(session, config.region),
+            ssooidc.client(session, config.region),
             config,
             now=time.time(),
             cache_dir=cache_dir,

@@ -4,22 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from eksauth import token
 from eksauth.errors import TokenFormatError
+from eksauth.token import bearer
 from tests.conftest import SEED_TOKEN, SEED_URL
 
 
 def test_seed_token_decodes_to_seed_url() -> None:
-    assert token.decode(SEED_TOKEN) == SEED_URL
+    assert bearer.decode(SEED_TOKEN) == SEED_URL
 
 
 def test_encode_is_the_inverse_without_padding() -> None:
-    assert token.encode(SEED_URL) == SEED_TOKEN
+    assert bearer.encode(SEED_URL) == SEED_TOKEN
     for n in range(1, 5):
         url = "https://sts.amazonaws.com/?" + "a" * n
-        encoded = token.encode(url)
+        encoded = bearer.encode(url)
         assert "=" not in encoded
-        assert token.decode(encoded) == url
+        assert bearer.decode(encoded) == url
 
 
 @pytest.mark.parametrize(
@@ -37,4 +37,4 @@ def test_encode_is_the_inverse_without_padding() -> None:
 )
 def test_decode_names_what_is_wrong(bad: str, reason: str) -> None:
     with pytest.raises(TokenFormatError, match=reason):
-        token.decode(bad)
+        bearer.decode(bad)

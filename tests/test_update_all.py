@@ -336,7 +336,7 @@ class TestRegionsThatFail:
     def test_all_regions_falls_back_to_botocores_list_when_describe_regions_is_denied(
         self, eksauth, server, tmp_path
     ) -> None:
-        from eksauth.aws import known_regions
+        from eksauth.aws.boundary import known_regions
 
         server.deny_describe_regions = True
         result = eksauth("update-kubeconfig", "--all", "--profile", "dev", "--all-regions")

@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import pytest
 
-from eksauth import token
+from eksauth.token import bearer as token
 from tests.conftest import ACCESS_KEY, FROZEN, SECRET_KEY, SEED_SIGNED, SEED_TOKEN, SEED_URL, Result
 from tests.standins import StsServer, World, presign_url
 

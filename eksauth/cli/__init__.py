@@ -22,7 +22,7 @@ from collections.abc import Sequence
 import click
 
 from eksauth import __version__
-from eksauth.awsargs import REFUSED
+from eksauth.aws.cliargs import REFUSED
 from eksauth.cli import awskubeconfig, cache, doctor, identity, kubeconfig, sso, token, whoami
 from eksauth.cli.options import CONTEXT, aws_global_options, with_options
 from eksauth.errors import EksAuthError, cause_lines

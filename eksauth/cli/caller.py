@@ -15,8 +15,8 @@ from eksauth.cli.options import now, warn
 from eksauth.errors import VerificationError
 
 if TYPE_CHECKING:
-    from eksauth.awsauth import AwsAuth, IdentityMapping
-    from eksauth.replay import CallerIdentity
+    from eksauth.identity.aws_auth import AwsAuth, IdentityMapping
+    from eksauth.identity.replay import CallerIdentity
 
 _NOT_IN_AWS_AUTH = (
     "the cluster creator and EKS access entries can grant access that aws-auth does not show: "
@@ -43,9 +43,9 @@ def show_aws_auth_answer(
 
 def load_tables(text: str) -> AwsAuth:
     """aws-auth's tables; what EKS skips in them is a warning."""
-    from eksauth import awsauth
+    from eksauth.identity import aws_auth
 
-    tables = awsauth.load_aws_auth(text)
+    tables = aws_auth.load_aws_auth(text)
     for problem in tables.problems:
         warn(f"aws-auth: {problem}")
     return tables
@@ -62,7 +62,7 @@ def replay_caller(
     profile: str | None = None,
 ) -> CallerIdentity:
     """STS's answer for the token; `profile` (when known) is named in a refusal's hint."""
-    from eksauth import replay
+    from eksauth.identity import replay
 
     return replay.verify(
         bearer,

@@ -1,4 +1,4 @@
-"""`doctor`: why kubectl says Unauthorized, checked link by link (see `eksauth.doctor`)."""
+"""`doctor`: why kubectl says Unauthorized, checked link by link (see `eksauth.identity.doctor`)."""
 
 from __future__ import annotations
 
@@ -36,7 +36,7 @@ def doctor_command(ctx: click.Context, /, **options: Any) -> None:
     current context (or --context, or the context for --cluster-name), as kubectl runs it;
     options override them. Exit 0 when no check failed, 1 otherwise.
     """
-    from eksauth import doctor
+    from eksauth.identity import doctor
 
     kube = kube_resolved(ctx, options)
     with exec_environment(kube.env):

@@ -25,7 +25,7 @@ from eksauth.errors import UsageError, VerificationError
 from eksauth.request import STS_URL_VARIABLE
 
 if TYPE_CHECKING:
-    from eksauth.token import PresignedUrl
+    from eksauth.token.bearer import PresignedUrl
 
 _identity_options = [
     click.option(
@@ -47,7 +47,7 @@ _identity_options = [
 @click.pass_context
 def decode_command(ctx: click.Context, bearer: str, as_json: bool) -> None:
     """Show the presigned URL inside TOKEN and its parts, offline (- reads stdin)."""
-    from eksauth import token
+    from eksauth.token import bearer as token
 
     moment = now(ctx)
     bearer = _token_arg(bearer)
@@ -78,7 +78,7 @@ def decode_command(ctx: click.Context, bearer: str, as_json: bool) -> None:
 
 
 def _decoded(presigned: PresignedUrl, now: float) -> dict[str, Any]:
-    from eksauth import token
+    from eksauth.token import bearer as token
 
     signed_at = presigned.signed_at
     deadline = None if signed_at is None else signed_at + token.SERVER_ACCEPTS_SECONDS
@@ -164,7 +164,7 @@ def _verify_and_show(
     log: Callable[[str], None],
 ) -> None:
     """Verify, map through aws-auth if given, print; a refusal raises after the identity."""
-    from eksauth.awsauth import map_caller, read_source
+    from eksauth.identity.aws_auth import map_caller, read_source
 
     # Read aws-auth before any request: a bad file should fail without touching STS.
     tables = None if aws_auth is None else load_tables(read_source(aws_auth))

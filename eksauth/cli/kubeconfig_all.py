@@ -105,7 +105,7 @@ def single(ctx: click.Context, options: dict[str, Any]) -> dict[str, Any]:
 
 def update_all(ctx: click.Context, options: dict[str, Any]) -> int:
     """Write every cluster; exit 0 when every region answered, 1 when some failed."""
-    from eksauth.aws import profile_name
+    from eksauth.aws.boundary import profile_name
     from eksauth.kubeconfig import everything, files
     from eksauth.kubeconfig.command import exec_command
     from eksauth.kubeconfig.entries import UserOptions

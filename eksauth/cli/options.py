@@ -93,7 +93,7 @@ def _complete_profiles(ctx: click.Context, param: click.Parameter, incomplete: s
 
 
 def _complete_regions(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
-    from eksauth.aws import sts_regions
+    from eksauth.aws.boundary import sts_regions
 
     return [r for r in sts_regions() if r.startswith(incomplete)]
 

@@ -50,7 +50,8 @@ def login_command(ctx: click.Context, /, **options: Any) -> None:
     profiles (sso_start_url without sso_session), or when no browser opens, confirm a code
     instead. BROWSER chooses the browser.
     """
-    from eksauth import sso, sso_oidc
+    from eksauth.aws import ssooidc
+    from eksauth.sso import session as sso
 
     profile = inherited(ctx, "profile", options["profile"])
     sso_session = options["sso_session"]
@@ -58,7 +59,7 @@ def login_command(ctx: click.Context, /, **options: Any) -> None:
         raise UsageError("give --profile or --sso-session, not both")
     config, session = sso.config_for(None if sso_session else profile, sso_session)
     path = sso.login(
-        sso_oidc.client(session, config.region),
+        ssooidc.client(session, config.region),
         config,
         now=now(ctx),
         say=say,

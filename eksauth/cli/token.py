@@ -40,10 +40,11 @@ def token_command(ctx: click.Context, /, **options: Any) -> None:
 
 def _check_region(bearer: str) -> None:
     """Under -v, a warning when the token's region is unknown to botocore (a typo signs)."""
-    from eksauth import aws, token
+    from eksauth.aws import boundary
+    from eksauth.token import bearer as token
 
     region = token.parse_presigned(token.decode(bearer)).region
-    problem = aws.unknown_region(region) if region else None
+    problem = boundary.unknown_region(region) if region else None
     if problem:
         warn(problem)
 

@@ -40,9 +40,9 @@ from eksauth.cli.options import (
 from eksauth.errors import EksAuthError
 
 if TYPE_CHECKING:
-    from eksauth.access import ClusterAccess, Verdict
-    from eksauth.awsauth import IdentityMapping
-    from eksauth.replay import CallerIdentity
+    from eksauth.identity.access import ClusterAccess, Verdict
+    from eksauth.identity.aws_auth import IdentityMapping
+    from eksauth.identity.replay import CallerIdentity
     from eksauth.request import TokenRequest
 
 
@@ -70,8 +70,8 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
     option, so a kubeconfig's args can be pasted; --output, --token-only and --api-version are
     accepted and ignored. Exit 0 when the answer is determined (mapped or not), 1 when not.
     """
-    from eksauth import kubeapi
-    from eksauth.awsauth import map_caller, read_source
+    from eksauth.identity import kubeapi
+    from eksauth.identity.aws_auth import map_caller, read_source
 
     source = options["aws_auth"]
     # Read an aws-auth file before any request: a bad file fails without touching STS.
@@ -117,7 +117,7 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
         if problem is not None:
             raise problem
         return
-    from eksauth import access as weigh
+    from eksauth.identity import access as weigh
 
     verdict = weigh.decide(caller, access, mapping)
     if problem is not None:  # without aws-auth, EKS's answer may stay open (`determined`)
@@ -128,16 +128,16 @@ def whoami_command(ctx: click.Context, /, **options: Any) -> None:
 
 
 def _profile(request: TokenRequest) -> str | None:
-    from eksauth.aws import profile_name
+    from eksauth.aws.boundary import profile_name
 
     return profile_name(request.profile, os.environ)
 
 
 def _ask_eks(request: TokenRequest, caller: CallerIdentity, timeout: float) -> ClusterAccess | None:
     """EKS's answer (`access_fetch.ask`); None, said, when there is no region to ask in."""
-    from eksauth import access_fetch
+    from eksauth.identity import eksapi
 
-    access = access_fetch.ask(
+    access = eksapi.ask(
         request.cluster, caller, profile=request.profile, region=request.region, timeout=timeout
     )
     if access is None:

@@ -52,9 +52,9 @@ def describe_cluster(
 ) -> Cluster:
     """The cluster's endpoint and CA from EKS DescribeCluster (AWS_ENDPOINT_URL_EKS honoured),
     called as `assume_role_arn` when given (aws-cli's cross-account --assume-role-arn)."""
-    from eksauth import awscalls
+    from eksauth.aws import calls
 
-    described = awscalls.describe_cluster(
+    described = calls.describe_cluster(
         name, region_name=region, profile=profile, assume_role_arn=assume_role_arn
     )
     return cluster_from_description(described, name)
@@ -90,7 +90,7 @@ def offline_cluster(
 
     Without DescribeCluster there is no ARN: the entries are named `NAME.REGION`.
     """
-    from eksauth.endpoints import sts_endpoint
+    from eksauth.token.endpoints import sts_endpoint
 
     sts_endpoint(region)  # InvalidRegionError now rather than a kubeconfig that cannot sign
     if not endpoint.startswith("https://") or len(endpoint) <= len("https://"):

@@ -105,12 +105,12 @@ class Plan:
 
 def update_all(request: AllRequest, progress: Callable[[Progress], None] | None = None) -> Plan:
     """Ask every profile and region, then merge what answered into the kubeconfig at once."""
-    from eksauth import awscalls
+    from eksauth.aws import calls
     from eksauth.kubeconfig import files
     from eksauth.kubeconfig.survey import Account, survey
 
     files.load(request.path)  # an invalid file fails now, before any AWS call
-    accounts = [Account(p, *awscalls.listing_session(p)) for p in request.profiles]
+    accounts = [Account(p, *calls.listing_session(p)) for p in request.profiles]
     if not request.regions and not request.all_regions:
         for account in accounts:
             if account.region is None:
@@ -139,8 +139,8 @@ def update_all(request: AllRequest, progress: Callable[[Progress], None] | None 
 
 def check_regions(regions: Sequence[str]) -> None:
     """UsageError for a name that is not a region botocore knows EKS in."""
-    from eksauth.aws import known_regions
-    from eksauth.endpoints import sts_endpoint
+    from eksauth.aws.boundary import known_regions
+    from eksauth.token.endpoints import sts_endpoint
 
     known = known_regions("eks")
     for name in regions:

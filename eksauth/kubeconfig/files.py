@@ -14,12 +14,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
-from eksauth.boundedread import MAX_BYTES
-from eksauth.boundedread import read_text as read_bounded
 from eksauth.errors import KubeconfigError
-from eksauth.locks import FILE_LOCK_WAIT_SECONDS, LockTimeout, exclusive
+from eksauth.files.boundedread import MAX_BYTES
+from eksauth.files.boundedread import read_text as read_bounded
+from eksauth.files.locks import FILE_LOCK_WAIT_SECONDS, LockTimeout, exclusive
+from eksauth.files.private import PlantedError, make_private_dirs, replace_own, replace_private
 from eksauth.portable import home_folder
-from eksauth.privatefile import PlantedError, make_private_dirs, replace_own, replace_private
 
 DEFAULT_PATH = "~/.kube/config"
 BACKUP_SUFFIX = ".eksauth-backup"
@@ -86,7 +86,7 @@ def parse(text: str, path: str) -> dict[str, Any]:
     """The kubeconfig in `text`; KubeconfigError unless it has kubeconfig's shape."""
     import yaml
 
-    from eksauth import boundedyaml
+    from eksauth.files import boundedyaml
 
     try:
         content = boundedyaml.safe_load(text)

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from eksauth import awsargs
-from eksauth.awsargs import TOKEN_NEUTRAL
+from eksauth.aws import cliargs
+from eksauth.aws.cliargs import TOKEN_NEUTRAL
 from eksauth.errors import UsageError
 from eksauth.kubeconfig.command import INSTALL_HINT
 from eksauth.kubeconfig.command import program as command_program
@@ -149,8 +149,8 @@ def _dropped(options: list[str]) -> str:
 def _from_aws(args: list[str], exec_: dict[str, Any]) -> tuple[list[str], list[str]]:
     words, options = _scan(
         args,
-        values=set(_AWS_VALUES) | (TOKEN_NEUTRAL & awsargs.VALUES),
-        flags=set(TOKEN_NEUTRAL & awsargs.FLAGS),
+        values=set(_AWS_VALUES) | (TOKEN_NEUTRAL & cliargs.VALUES),
+        flags=set(TOKEN_NEUTRAL & cliargs.FLAGS),
     )
     if words != ["eks", "get-token"]:
         raise _Unmigratable(f"unexpected arguments {' '.join(words)!r}")

@@ -26,7 +26,7 @@ from eksauth.errors import EksAuthError
 if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient
 
-    from eksauth.aws import Session
+    from eksauth.aws.boundary import Session
 
 WORKERS = 8
 
@@ -149,16 +149,16 @@ class _Run:
         self.tasks.put((self.numbered, task))
 
     def ask_account(self, account: Account) -> None:
-        from eksauth import awscalls
+        from eksauth.aws import calls
 
         def work() -> tuple[list[str], bool]:
-            awscalls.resolve_credentials(account.session, account.profile)
+            calls.resolve_credentials(account.session, account.profile)
             if not self.all_regions:
                 return self.regions or [str(account.region)], False
             home = account.region or "us-east-1"
             with account.lock:
-                ec2 = awscalls.bounded_client(account.session, "ec2", home, self.left())
-            return awscalls.enabled_regions(ec2, account.profile, home)
+                ec2 = calls.bounded_client(account.session, "ec2", home, self.left())
+            return calls.enabled_regions(ec2, account.profile, home)
 
         def then(answer: tuple[list[str], bool]) -> None:
             names, fallback = answer
@@ -175,12 +175,12 @@ class _Run:
         self.submit(_Task(work, then, Failure(account.profile, None, None, "")))
 
     def ask_region(self, account: Account, region: str) -> None:
-        from eksauth import awscalls
+        from eksauth.aws import calls
 
         def work() -> tuple[EKSClient, list[str]]:
             with account.lock:  # botocore sessions are not thread-safe; clients are
-                eks = awscalls.bounded_client(account.session, "eks", region, self.left())
-            return eks, awscalls.cluster_names(eks, account.profile)
+                eks = calls.bounded_client(account.session, "eks", region, self.left())
+            return eks, calls.cluster_names(eks, account.profile)
 
         def then(answer: tuple[EKSClient, list[str]]) -> None:
             eks, names = answer
@@ -192,13 +192,13 @@ class _Run:
         self.submit(_Task(work, then, Failure(account.profile, region, None, "")))
 
     def ask_cluster(self, account: Account, region: str, eks: EKSClient, name: str) -> None:
-        from eksauth import awscalls
+        from eksauth.aws import calls
 
         def then(cluster: dict[str, Any]) -> None:
             self.clusters += 1
             self.result.found.append(Found(account.profile, region, cluster))
 
-        work = lambda: awscalls.described(eks, account.profile, name)  # noqa: E731
+        work = lambda: calls.described(eks, account.profile, name)  # noqa: E731
         self.submit(_Task(work, then, Failure(account.profile, region, name, "")))
 
     def report(self) -> None:

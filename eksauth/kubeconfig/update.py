@@ -58,7 +58,7 @@ def update(
 ) -> OneReport:
     """Write (or, dry, show) the cluster's entries; an unreadable file passed over is one
     `warn` line (aws-cli's choice of file, see `selector`)."""
-    from eksauth.aws import profile_name
+    from eksauth.aws.boundary import profile_name
     from eksauth.kubeconfig import entries as kubeconfig
     from eksauth.kubeconfig import files, selector
     from eksauth.kubeconfig.command import exec_command
@@ -122,11 +122,11 @@ def _shared(
 
 def _cluster(request: OneRequest, env: Mapping[str, str], profile: str | None) -> Cluster:
     """The cluster from --endpoint (offline) or DescribeCluster."""
-    from eksauth import aws
+    from eksauth.aws import boundary
     from eksauth.kubeconfig import entries as kubeconfig
 
     # The profile's own region, if any, is found by DescribeCluster's session.
-    region = aws.region(request.region, env, None)
+    region = boundary.region(request.region, env, None)
     if request.endpoint is None:
         if request.ca_data is not None or (request.ca_file and not request.kubelet):
             raise UsageError("--ca-data and --ca-file describe a cluster given by --endpoint")

@@ -1,8 +1,8 @@
 """What AWS's refusals mean for someone trying to reach EKS, and what to do next.
 
-One table for both places a refusal arrives: botocore's errors at the AWS boundary (`aws.py`:
-AssumeRole, EKS, credential providers) and STS's answer to a replayed token (`replay.py`).
-Stdlib only.
+One table for both places a refusal arrives: botocore's errors at the AWS boundary
+(`aws/boundary.py`: AssumeRole, EKS, credential providers) and STS's answer to a replayed token
+(`identity/replay.py`). Stdlib only.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The sso-oidc client of IAM Identity Center sign-in: made, called, and asked where it sends.
 
-Part of the AWS boundary (it imports botocore), on the sso side because only the sign-in uses
-it: `sso.py` registers the client, `sso_flows.py` runs the two flows, `signin.py` and the
-`sso login` command make the client. Every call goes through `call`, which maps botocore's
-errors to one `SsoError` line. Imported only off the cache-hit path.
+Part of the AWS boundary (it imports botocore), on the sso side because only the sign-in uses it:
+`sso/session.py` registers the client, `sso/flows.py` runs the two flows, `sso/signin.py` and the
+`sso login` command make the client. Every call goes through `call`, which maps botocore's errors to
+one `SsoError` line. Imported only off the cache-hit path.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from botocore.awsrequest import AWSResponse, HTTPHeaders
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from eksauth.aws import API_CONFIG, Session
+from eksauth.aws.boundary import API_CONFIG, Session
 from eksauth.errors import SsoError
 
 

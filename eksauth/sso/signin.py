@@ -1,6 +1,6 @@
 """IAM Identity Center sign-in from `eksauth token`: once for many, and only when a person may
 answer. The orchestrator (`orchestrator.py`) calls `resolved` on a miss, in place of
-`signer.resolve`; a cache hit never imports this module.
+`sso.session.source`; a cache hit never imports this module.
 """
 
 from __future__ import annotations
@@ -12,15 +12,15 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
     from typing import Any
 
+    from eksauth.aws.signer import Source
     from eksauth.miss import Context
-    from eksauth.signer import Source
 
 SSO_LOCK_PREFIX = "sso-"
 SSO_FAILED_SUFFIX = "-failed"  # the entry recording a failed sign-in, beside the lock
 
 
 def resolved(context: Context) -> Source:
-    """`signer.resolve`; when the profile's SSO session is gone and the run may talk to a person
+    """`sso.session.source`; when the profile's SSO session is gone and the run may talk to a person
     (`interactive` and `say`), sign in first: once for many, under a lock per SSO session.
 
     Of parallel runs (kubectl, k9s...) hitting the same expired session, the first to take the
@@ -29,21 +29,22 @@ def resolved(context: Context) -> Source:
     failure recorded after its own start fails too, rather than opening another tab. Without the
     lock (cache folder unusable, or the wait ran out) no run signs in on its own.
     """
-    from eksauth import signer
     from eksauth.errors import EksAuthError, SsoError, SsoSessionError
+    from eksauth.sso.session import source
 
     request, env, now, cache = context.request, context.env, context.now, context.cache
     interactive, say = context.interactive, context.say
     try:
-        return signer.resolve(request, env=env, interactive=interactive)
+        return source(request, env=env, interactive=interactive)
     except SsoSessionError as exc:
         if not interactive or say is None:
             raise
         gone = exc
     import time  # how long the lock took is a duration, never a second wall-clock reading
 
-    from eksauth import aws, sso, sso_oidc
+    from eksauth.aws import boundary, ssooidc
     from eksauth.miss import looked_up_or_made
+    from eksauth.sso import session as sso
 
     try:
         config, session = sso.config_for(gone.profile)
@@ -51,13 +52,13 @@ def resolved(context: Context) -> Source:
         # Not a profile we can sign in for: botocore's own reason, with the cause it had.
         raise gone from gone.__cause__
     folder = sso.default_cache_dir(env)
-    hint = f"run `{aws.sso_login_command(gone.profile)}`"
+    hint = f"run `{boundary.sso_login_command(gone.profile)}`"
 
     def look() -> Source | None:
         if sso.valid_token(config, folder, now) is None:
             return None
         try:
-            return signer.resolve(request, env=env, interactive=interactive)
+            return source(request, env=env, interactive=interactive)
         except SsoSessionError:
             return None  # a token IAM Identity Center no longer takes (revoked): sign in again
 
@@ -81,14 +82,14 @@ def resolved(context: Context) -> Source:
         say(f"the IAM Identity Center session for {config.start_url} has expired; signing in")
         try:
             sso.login(
-                sso_oidc.client(session, config.region), config, now=now, say=say, cache_dir=folder
+                ssooidc.client(session, config.region), config, now=now, say=say, cache_dir=folder
             )
         except (EksAuthError, KeyboardInterrupt):
             # The failure's own time: runs that started before it may not retry.
             cache.store(failed, {"failed_at": time.time()})
             raise
         cache.remove(failed)
-        return signer.resolve(request, env=env, interactive=interactive)
+        return source(request, env=env, interactive=interactive)
 
     name = SSO_LOCK_PREFIX + sso.lock_name(config, folder)
     failed = name + SSO_FAILED_SUFFIX

@@ -25,7 +25,7 @@ from urllib.parse import urlsplit
 from eksauth.errors import EksAuthError, KubeconfigError
 
 if TYPE_CHECKING:
-    from eksauth.access import ClusterAccess
+    from eksauth.identity.access import ClusterAccess
     from eksauth.kubeconfig.merged import Context, Merged
 
 API_TIMEOUT_SECONDS = 10.0
@@ -145,7 +145,7 @@ def _pem(data: str, where: str) -> str:
 
 
 def _ca_file(path: str) -> str:
-    from eksauth.boundedread import read_text
+    from eksauth.files.boundedread import read_text
 
     text = read_text(path, what="the CA file", error=KubeconfigError, limit=1 << 20)
     if text is None:
@@ -160,7 +160,7 @@ def get(
     Unreachable, TLS failures and the deadline: EksAuthError."""
     import ssl
 
-    from eksauth import httpget
+    from eksauth.token import httpget
 
     if not where.server.startswith("https://"):
         raise EksAuthError(f"the API server {where.server} is not https")

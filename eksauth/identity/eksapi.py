@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from eksauth import aws
-from eksauth.access import AccessEntry, AccessPolicy, ClusterAccess, match_entry
+from eksauth.aws import boundary
 from eksauth.errors import AwsError, EksAuthError
-from eksauth.replay import CallerIdentity
+from eksauth.identity.access import AccessEntry, AccessPolicy, ClusterAccess, match_entry
+from eksauth.identity.replay import CallerIdentity
 
 if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient  # the stubs' name for what `awscalls.eks_client` makes
@@ -37,10 +37,11 @@ def ask(
 ) -> ClusterAccess | None:
     """What EKS says about the cluster and the caller, all within `timeout`; None when there is
     no region to ask in; when EKS cannot be reached, an unknown answer with a note saying so."""
-    from eksauth import awscalls, httpget
+    from eksauth.aws import calls
+    from eksauth.token import httpget
 
     try:
-        client = awscalls.eks_client(profile, region)
+        client = calls.eks_client(profile, region)
         if client is None:
             return None
         where = client.meta.region_name
@@ -169,8 +170,8 @@ def _call(client: EKSClient, operation: str, cluster: str, **params: Any) -> Any
     method: Callable[..., Any] = getattr(client, _snake(operation))
     what = f"eks:{operation} for cluster {cluster!r}"
     try:
-        with aws.errors(None, service="EKS", action=f"eks:{operation}"):
-            return aws.call(lambda: method(**params), what)
+        with boundary.errors(None, service="EKS", action=f"eks:{operation}"):
+            return boundary.call(lambda: method(**params), what)
     except AwsError as exc:
         if exc.code in _DENIED:
             raise _Denied(operation) from exc

@@ -1,8 +1,8 @@
 """Role-profile sessions in aws-cli's cache (`~/.aws/cli/cache`), shared with aws-cli on purpose.
 
 botocore's own JSONFileCache and cache keys (so aws-cli and eksauth serve each other), read with
-eksauth's hostile-file rules. Part of the AWS boundary: with `aws.py`, `signer.py` and
-`sso_oidc.py`, one of the four modules that import botocore.
+eksauth's hostile-file rules. Part of the AWS boundary: with `aws/boundary.py`, `aws/signer.py` and
+`aws/ssooidc.py`, one of the four modules that import botocore.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from botocore.exceptions import BotoCoreError
 from botocore.utils import JSONFileCache, parse_timestamp
 
 from eksauth.cache import path_problem, read_owned_json
+from eksauth.files.private import make_private_dirs, replace_private
 from eksauth.portable import home_folder
-from eksauth.privatefile import make_private_dirs, replace_private
 
 # aws-cli's entries are AssumeRole answers, about 2 KB; a bound far above that.
 MAX_ROLE_SESSION_BYTES = 256 * 1024

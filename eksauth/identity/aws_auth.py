@@ -21,7 +21,7 @@ import re
 from typing import Any, Callable, NamedTuple
 
 from eksauth.errors import EksAuthError, VerificationError
-from eksauth.replay import CallerIdentity
+from eksauth.identity.replay import CallerIdentity
 
 EC2_DNS_TEMPLATE = "{{EC2PrivateDNSName}}"
 # Go's \w is ASCII-only and its `$` means end of text: hence [0-9A-Za-z_] and fullmatch.
@@ -84,7 +84,7 @@ def load_aws_auth(text: str) -> AwsAuth:
 def _yaml(text: str, what: str) -> Any:
     import yaml
 
-    from eksauth import boundedyaml
+    from eksauth.files import boundedyaml
 
     try:
         # BaseLoader: every scalar stays the text it was written as (an account id like
@@ -246,7 +246,7 @@ def read_source(path: str) -> str:
     """An --aws-auth file, read like a kubeconfig (`boundedread`); `-` is stdin, bounded too."""
     import sys
 
-    from eksauth.boundedread import MAX_BYTES, read_text
+    from eksauth.files.boundedread import MAX_BYTES, read_text
 
     if path == "-":
         text = sys.stdin.read(MAX_BYTES + 1)
@@ -271,9 +271,9 @@ def map_caller(
         # (flag, then the environment's) or else the token's.
         import os
 
-        from eksauth import aws, awscalls
+        from eksauth.aws import boundary, calls
 
-        ec2_region = aws.region(region, os.environ, None) or caller.region
-        return awscalls.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
+        ec2_region = boundary.region(region, os.environ, None) or caller.region
+        return calls.ec2_private_dns_name(instance_id, region_name=ec2_region, profile=profile)
 
     return map_identity(caller, tables, resolve_dns=resolve)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Callable, TypeVar
 
-from eksauth.doctorstate import Check, State
 from eksauth.errors import AwsError, EksAuthError
+from eksauth.identity.doctor_state import Check, State
 
 T = TypeVar("T")
 SKEW_WARN_SECONDS = 60.0
@@ -32,7 +32,7 @@ _METHODS = {
 
 def bounded(state: State, what: str, work: Callable[[], T]) -> T:
     """`work()` (a botocore call), or an error once the run's timeout has passed."""
-    from eksauth.httpget import within
+    from eksauth.token.httpget import within
 
     seconds = state.inputs.timeout
 
@@ -43,10 +43,11 @@ def bounded(state: State, what: str, work: Callable[[], T]) -> T:
 
 
 def credentials(state: State) -> Check:
-    from eksauth import signer, token
+    from eksauth.sso.session import source as resolve
+    from eksauth.token import bearer
 
     inputs = state.inputs
-    state.source = source = signer.resolve(inputs.request, env=inputs.env, interactive=False)
+    state.source = source = resolve(inputs.request, env=inputs.env, interactive=False)
     found = source.session.get_credentials()
     method = getattr(found, "method", None) or "unknown"
     key = str(source.credentials.access_key)
@@ -59,16 +60,16 @@ def credentials(state: State) -> Check:
         return Check("", "ok", f"{detail}; {kind}")
     left = source.expiry - inputs.now
     if left <= 0:
-        from eksauth.rejections import hint
+        from eksauth.aws.refusals import hint
 
-        expired = f"{detail}; expired at {token.rfc3339(source.expiry)}"
+        expired = f"{detail}; expired at {bearer.rfc3339(source.expiry)}"
         return Check("", "fail", expired, hint("ExpiredToken", profile=source.profile))
     status = "warn" if left < 300 else "ok"
-    return Check("", status, detail + f"; temporary, expire {token.rfc3339(source.expiry)}")
+    return Check("", status, detail + f"; temporary, expire {bearer.rfc3339(source.expiry)}")
 
 
 def region(state: State) -> Check:
-    from eksauth import aws, signer
+    from eksauth.aws import boundary, signer
 
     profile, found, endpoint = signer.locate(state.inputs.request, env=state.inputs.env)
     state.profile, state.region, state.sts_host = profile, found, endpoint.host
@@ -76,14 +77,14 @@ def region(state: State) -> Check:
         hint = "give --region or set AWS_REGION: EKS and regional STS need one"
         return Check("", "warn", f"none: the global STS endpoint {endpoint.host}", hint)
     detail = f"{found} (STS {endpoint.host})"
-    unknown = aws.unknown_region(found)
+    unknown = boundary.unknown_region(found)
     if unknown:
         return Check("", "warn", f"{detail}: {unknown}", "check --region and AWS_REGION")
     return Check("", "ok", detail)
 
 
 def sts_clock(state: State) -> Check:
-    from eksauth import httpget
+    from eksauth.token import httpget
 
     base = state.inputs.request.sts_url or f"https://{state.sts_host}"
     reply = httpget.get(
@@ -137,7 +138,8 @@ def token_built(state: State) -> Check:
 
 
 def sts_accepts(state: State) -> Check:
-    from eksauth import aws, replay
+    from eksauth.aws import boundary
+    from eksauth.identity import replay
 
     inputs = state.inputs
     request = inputs.request
@@ -147,20 +149,21 @@ def sts_accepts(state: State) -> Check:
         now=inputs.now,
         sts_url=request.sts_url,
         timeout=inputs.timeout,
-        profile=aws.profile_name(request.profile, inputs.env),
+        profile=boundary.profile_name(request.profile, inputs.env),
     )
     return Check("", "ok", f"{caller.arn} (signed for cluster {request.cluster})")
 
 
 def cluster(state: State) -> Check:
-    from eksauth import access_fetch, awscalls
+    from eksauth.aws import calls
+    from eksauth.identity import eksapi
 
     request = state.inputs.request
     if state.region is None:
         return Check("", "fail", "no region to look the cluster up in", "give --region")
-    state.client = client = awscalls.eks_client(request.profile, state.region)
+    state.client = client = calls.eks_client(request.profile, state.region)
     what = f"EKS in {state.region}"
-    found = bounded(state, what, lambda: access_fetch.describe(client, request.cluster))
+    found = bounded(state, what, lambda: eksapi.describe(client, request.cluster))
     state.access = found
     if "eks:DescribeCluster" in found.missing_permissions:
         hint = "grant eks:DescribeCluster to see the mode, endpoint and status"
@@ -186,7 +189,7 @@ def mode(state: State) -> Check:
 
 
 def access_entry(state: State) -> Check:
-    from eksauth import access_fetch
+    from eksauth.identity import eksapi
 
     access, caller, client = state.access, state.caller, state.client
     if access is None or caller is None or client is None:  # the client came with `access`
@@ -195,7 +198,7 @@ def access_entry(state: State) -> Check:
         return Check("", "skip", "skipped: CONFIG_MAP clusters do not consult access entries")
     what = f"EKS in {state.region}"
     known = access
-    access = bounded(state, what, lambda: access_fetch.entries(client, known, caller))
+    access = bounded(state, what, lambda: eksapi.entries(client, known, caller))
     state.access = access
     arn = caller.canonical_arn
     if access.principal_arns is None:

@@ -1,6 +1,6 @@
 """IAM Identity Center (SSO) sign-in: settings, the token file botocore reads, registration.
 
-`login` signs in (flows in `eksauth.sso_flows`) and writes the token where botocore's
+`login` signs in (flows in `eksauth.sso.flows`) and writes the token where botocore's
 SSOTokenLoader looks: ``~/.aws/sso/cache/<sha1 of the sso-session name, or of the start URL for
 legacy profiles>.json``, with botocore's field names and date format, so botocore, the AWS CLI
 v2 and eksauth all use it. The client registration is kept beside it, under our own key.
@@ -20,9 +20,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from eksauth import aws, sso_flows, sso_oidc
+from eksauth.aws import boundary, ssooidc
 from eksauth.errors import SsoError
-from eksauth.privatefile import make_private_dirs, replace_private
+from eksauth.files.private import make_private_dirs, replace_private
+from eksauth.sso import flows
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from eksauth.aws.signer import Source
+    from eksauth.request import TokenRequest
 
 Say = Callable[[str], None]
 DEFAULT_SCOPE = "sso:account:access"  # what aws-cli asks for when no scopes are configured
@@ -106,8 +112,8 @@ def _sso_profile(full_config: Mapping[str, Any], name: str) -> tuple[str, Mappin
 def config_for(profile: str | None, sso_session: str | None = None) -> tuple[SsoConfig, Any]:
     """The SSO settings of `profile` (None: botocore's choice) or `sso_session`, and the
     botocore session that read them (for `sso_oidc.client`)."""
-    with aws.errors(profile):
-        made = aws.session(profile, interactive=True)
+    with boundary.errors(profile):
+        made = boundary.session(profile, interactive=True)
         full_config = made.full_config
         name = profile or made.profile
     return resolve_config(full_config, profile=name, sso_session=sso_session), made
@@ -214,6 +220,17 @@ def check_token_source(full_config: Mapping[str, Any], profile: str | None) -> N
     check_folder(folder, token_path(config, folder))
 
 
+def source(request: TokenRequest, *, env: Mapping[str, str], interactive: bool) -> Source:
+    """`request`'s source credentials (`signer.resolve`), refusing first an IAM Identity Center
+    token file botocore would read from a folder anyone may write to."""
+    from eksauth.aws import signer
+
+    where = signer.placed(request, env=env, interactive=interactive)
+    with boundary.errors(where.profile):
+        check_token_source(where.session.full_config, request.profile or where.session.profile)
+    return signer.resolve(where)
+
+
 def _file_problem(path: str) -> str | None:
     """Why the token file at `path` cannot be trusted (absent is fine: botocore says so)."""
     from eksauth.cache import file_problem
@@ -269,21 +286,21 @@ def registration(
         scopes = scopes or [DEFAULT_SCOPE]
         params.update(
             grantTypes=["authorization_code", "refresh_token"],
-            redirectUris=[sso_flows.REDIRECT_URI],
+            redirectUris=[flows.REDIRECT_URI],
             issuerUrl=config.start_url,
         )
     if scopes:
         params["scopes"] = scopes
-    reply = sso_oidc.call(lambda: oidc.register_client(**params), "RegisterClient")
-    expires_at = sso_flows.answer_number(reply, "clientSecretExpiresAt")
+    reply = ssooidc.call(lambda: oidc.register_client(**params), "RegisterClient")
+    expires_at = flows.answer_number(reply, "clientSecretExpiresAt")
     if expires_at is None or not 0 <= expires_at < MAX_EPOCH:
-        raise sso_flows.unusable_answer("clientSecretExpiresAt", "RegisterClient")
+        raise flows.unusable_answer("clientSecretExpiresAt", "RegisterClient")
     entry = {
-        "clientId": sso_flows.answer_text(reply, "clientId", "RegisterClient"),
-        "clientSecret": sso_flows.answer_text(reply, "clientSecret", "RegisterClient"),
+        "clientId": flows.answer_text(reply, "clientId", "RegisterClient"),
+        "clientSecret": flows.answer_text(reply, "clientSecret", "RegisterClient"),
         "expiresAt": format_time(expires_at),
         "scopes": scopes,
-        "grantTypes": params.get("grantTypes", [sso_flows.DEVICE_GRANT, "refresh_token"]),
+        "grantTypes": params.get("grantTypes", [flows.DEVICE_GRANT, "refresh_token"]),
     }
     with contextlib.suppress(OSError):  # one we cannot keep is registered again next time
         write_json(path, entry)
@@ -316,7 +333,7 @@ def login(
     reply: dict[str, Any] | None = None
     if not use_device_code and not config.legacy:
         reg = registration(oidc, config, cache_dir, now, grant="authorization_code")
-        reply = sso_flows.authorization_code_flow(
+        reply = flows.authorization_code_flow(
             oidc,
             client_id=reg["clientId"],
             client_secret=reg["clientSecret"],
@@ -329,7 +346,7 @@ def login(
             say("No browser could be opened; signing in with a code instead.")
     if reply is None:
         reg = registration(oidc, config, cache_dir, now, grant="device_code")
-        reply = sso_flows.device_code_flow(
+        reply = flows.device_code_flow(
             oidc,
             client_id=reg["clientId"],
             client_secret=reg["clientSecret"],
@@ -342,8 +359,8 @@ def login(
     token = {
         "startUrl": config.start_url,
         "region": config.region,
-        "accessToken": sso_flows.answer_text(reply, "accessToken", "CreateToken"),
-        "expiresAt": format_time(now + sso_flows.answer_seconds(reply, "expiresIn", 0.0)),
+        "accessToken": flows.answer_text(reply, "accessToken", "CreateToken"),
+        "expiresAt": format_time(now + flows.answer_seconds(reply, "expiresIn", 0.0)),
         "clientId": reg["clientId"],
         "clientSecret": reg["clientSecret"],
         "registrationExpiresAt": reg["expiresAt"],

@@ -1,7 +1,7 @@
 """The AWS API calls eksauth makes: AssumeRole, GetCallerIdentity, EKS DescribeCluster and
 ListClusters, EC2 DescribeInstances and DescribeRegions. Each is built only from the
 boundary's sessions, clients (bounded timeouts, standard retries) and error mapping in
-`aws.py`, so this module never imports botocore itself.
+`aws/boundary.py`, so this module never imports botocore itself.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import os
 from functools import partial
 from typing import Any, Callable
 
-from eksauth import rejections
-from eksauth.aws import (
+from eksauth.aws import refusals
+from eksauth.aws.boundary import (
     DIAGNOSTIC_CONFIG,
     call,
     client,
@@ -49,8 +49,8 @@ def assume_role(
     try:
         answer = call(lambda: sts.assume_role(**params), f"AssumeRole on {role_arn}", StsError)
     except StsError as exc:
-        if exc.code in rejections.DENIED:  # name the role and, where STS says it, the caller
-            exc.hint = rejections.hint(exc.code, role=role_arn, message=exc.message)
+        if exc.code in refusals.DENIED:  # name the role and, where STS says it, the caller
+            exc.hint = refusals.hint(exc.code, role=role_arn, message=exc.message)
         raise
     answer = answer["Credentials"]
     return {

@@ -20,8 +20,8 @@ from datetime import datetime, timezone
 from typing import NamedTuple
 from urllib.parse import unquote, unquote_plus, urlsplit
 
-from eksauth.endpoints import host_problem, parse_sts_host
 from eksauth.errors import TokenFormatError, VerificationError
+from eksauth.token.endpoints import host_problem, parse_sts_host
 
 PREFIX = "k8s-aws-v1."
 CLUSTER_ID_HEADER = "x-k8s-aws-id"

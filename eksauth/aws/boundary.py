@@ -7,9 +7,9 @@
   hint says what to do.
 - The one profile rule (`profile_name`) and the one region rule (`region`).
 
-The calls themselves are in `awscalls.py`, built from these pieces. Imported only off the
-cache-hit path. The other modules that import botocore are `signer.py` (the SigV4 presign),
-`rolesessions.py` (aws-cli's role-session cache) and `sso_oidc.py` (the sign-in's client); a
+The calls themselves are in `aws/calls.py`, built from these pieces. Imported only off the
+cache-hit path. The other modules that import botocore are `aws/signer.py` (the SigV4 presign),
+`aws/rolesessions.py` (aws-cli's role-session cache) and `aws/ssooidc.py` (the sign-in's client); a
 test holds the boundary to those four.
 """
 
@@ -41,7 +41,7 @@ from botocore.exceptions import (
 )
 from botocore.exceptions import ConnectionError as BotocoreConnectionError
 
-from eksauth import rejections, rolesessions
+from eksauth.aws import refusals, rolesessions
 from eksauth.errors import (
     AwsError,
     CredentialsError,
@@ -236,7 +236,7 @@ def unknown_region(name: str) -> str | None:
     return f"region {name} is unknown to botocore {botocore.__version__}{guess}"
 
 
-sso_login_command = rejections.sso_login_command
+sso_login_command = refusals.sso_login_command
 
 
 # -- errors --------------------------------------------------------------------------------------
@@ -254,7 +254,7 @@ def _service_error(exc: ClientError, what: str, error: type[AwsError]) -> AwsErr
     details = exc.response.get("Error", {})
     code = str(details.get("Code", "Unknown"))
     message = details.get("Message", "")
-    return error(f"{what} failed: {code}: {message}", hint=rejections.hint(code), code=code)
+    return error(f"{what} failed: {code}: {message}", hint=refusals.hint(code), code=code)
 
 
 _UNREADABLE_CREDENTIALS = (
@@ -276,7 +276,7 @@ def _unreadable_credentials(exc: Exception) -> Exception:
     if isinstance(exc, ValueError):
         hint = f"{type(exc).__name__}: not JSON with valid fields"
         return CredentialsError(_UNREADABLE_CREDENTIALS, hint=hint)
-    if isinstance(exc, RuntimeError) and str(exc) == rejections.STILL_EXPIRED:
+    if isinstance(exc, RuntimeError) and str(exc) == refusals.STILL_EXPIRED:
         return CredentialsError(
             "the AWS credentials were refreshed but are already expired",
             hint="check the clock, and the Expiration a credential_process prints",
@@ -299,8 +299,8 @@ def errors(
     try:
         yield
     except AwsError as exc:
-        if exc.code in rejections.EXPIRED and profile:  # the hint can name the profile now
-            exc.hint = rejections.hint(exc.code, profile=profile)
+        if exc.code in refusals.EXPIRED and profile:  # the hint can name the profile now
+            exc.hint = refusals.hint(exc.code, profile=profile)
         raise
     except EksAuthError:
         raise

@@ -23,10 +23,10 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from eksauth.awsauth import EC2_DNS_TEMPLATE, render
-from eksauth.awsauth import IdentityMapping as AwsAuthMapping
 from eksauth.errors import EksAuthError
-from eksauth.replay import CallerIdentity
+from eksauth.identity.aws_auth import EC2_DNS_TEMPLATE, render
+from eksauth.identity.aws_auth import IdentityMapping as AwsAuthMapping
+from eksauth.identity.replay import CallerIdentity
 
 MODES = ("CONFIG_MAP", "API_AND_CONFIG_MAP", "API")
 CLUSTER_ADMIN_POLICY = "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"

@@ -13,9 +13,9 @@ import shutil
 from collections.abc import Mapping
 from typing import Callable
 
-from eksauth.doctorstate import Check, State
 from eksauth.errors import EksAuthError
 from eksauth.execcred import V1, V1ALPHA1, V1BETA1
+from eksauth.identity.doctor_state import Check, State
 
 
 def kubeconfig(state: State) -> Check:
@@ -43,7 +43,7 @@ def kubeconfig(state: State) -> Check:
 
 
 def endpoint(state: State) -> Check:
-    from eksauth import kubeapi
+    from eksauth.identity import kubeapi
 
     inputs = state.inputs
     access = state.access
@@ -76,7 +76,7 @@ def endpoint(state: State) -> Check:
 
 
 def role_path(state: State) -> Check:
-    from eksauth import awsauth, kubeapi
+    from eksauth.identity import aws_auth, kubeapi
 
     if state.access is not None and state.access.authentication_mode == "API":
         return Check("", "skip", "skipped: the API mode ignores aws-auth")
@@ -87,11 +87,11 @@ def role_path(state: State) -> Check:
     except EksAuthError as exc:
         state.aws_auth_problem = exc.message
         return Check("", "skip", f"skipped: {exc.message}")
-    state.tables = tables = awsauth.load_aws_auth(text)
-    state.mapping = awsauth.map_identity(state.caller, tables)
+    state.tables = tables = aws_auth.load_aws_auth(text)
+    state.mapping = aws_auth.map_identity(state.caller, tables)
     caller = state.caller.canonical_arn.lower()
     for entry in tables.roles:
-        bare = awsauth.strip_role_path(entry.arn)
+        bare = aws_auth.strip_role_path(entry.arn)
         if entry.arn != bare and bare.lower() == caller:
             detail = f"{entry.where} names {entry.arn}: never matches"
             return Check("", "warn", detail, f"write rolearn: {bare}")
@@ -99,8 +99,8 @@ def role_path(state: State) -> Check:
 
 
 def mapping(state: State) -> Check:
-    from eksauth import access
-    from eksauth.access import ClusterAccess
+    from eksauth.identity import access
+    from eksauth.identity.access import ClusterAccess
 
     caller = state.caller
     if caller is None:

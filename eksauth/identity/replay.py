@@ -18,9 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Callable, NamedTuple
 
-from eksauth import jsonlite, rejections, token
-from eksauth.endpoints import PARTITIONS
+from eksauth import jsonlite
+from eksauth.aws import refusals
 from eksauth.errors import StsError
+from eksauth.token import bearer as token
+from eksauth.token.endpoints import PARTITIONS
 
 STS_TIMEOUT_SECONDS = 10.0
 _MAX_REPLY_BYTES = 1 << 16
@@ -101,7 +103,7 @@ def _get(presigned: token.PresignedUrl, cluster: str, timeout: float) -> tuple[i
     """One GET of the token's URL with the `x-k8s-aws-id` header, as EKS sends it: bounded as
     a whole (a server that trickles one header byte a second cannot hold us past `timeout`),
     no redirects (a 3xx is STS's answer, not a new place to send the token)."""
-    from eksauth import httpget
+    from eksauth.token import httpget
 
     reply = httpget.get(
         presigned.url,
@@ -173,7 +175,7 @@ def _sts_failure(
     reason = _STS_REASONS.get(code, "STS refused the token").format(cluster=cluster)
     message = fields.get("Message")
     text = f"{reason} ({code}{': ' + message if message else ''})"
-    return StsError(text, hint=rejections.hint(code, profile=profile), code=code)
+    return StsError(text, hint=refusals.hint(code, profile=profile), code=code)
 
 
 def identity_from_reply(

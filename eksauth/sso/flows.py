@@ -18,8 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from eksauth import browser, sso_oidc
+from eksauth.aws import ssooidc
 from eksauth.errors import SsoError
+from eksauth.sso import browser
 
 Say = Callable[[str], None]
 CALLBACK_PATH = "/oauth/callback"
@@ -174,7 +175,7 @@ def authorization_code_flow(
 
     The listener takes one GET on /oauth/callback with the right state; anything else gets 400
     and is ignored. The browser starts in a child process that never gets our stdout
-    (`eksauth.browser`); `timeout` counts from before its launch. The listener serves from a
+    (`eksauth.sso.browser`); `timeout` counts from before its launch. The listener serves from a
     thread and is closed on every exit, timeout and Ctrl-C included.
     """
     verifier, challenge = pkce_pair()
@@ -195,7 +196,7 @@ def authorization_code_flow(
                 "scopes": " ".join(scopes),
             }
         )
-        url = f"{sso_oidc.endpoint(oidc)}/authorize?{query}&code_challenge={challenge}"
+        url = f"{ssooidc.endpoint(oidc)}/authorize?{query}&code_challenge={challenge}"
         say(f"Sign in to AWS IAM Identity Center at: {url}")
         deadline = time.monotonic() + timeout
         if open_browser and not browser.open_url(url, say=say, done=waiting.done.is_set):
@@ -238,7 +239,7 @@ def device_code_flow(
 
     The bound is a deadline on `clock`: the time each CreateToken takes counts, not only the
     polling interval."""
-    started = sso_oidc.call(
+    started = ssooidc.call(
         lambda: oidc.start_device_authorization(
             clientId=client_id, clientSecret=client_secret, startUrl=start_url
         ),
@@ -314,7 +315,7 @@ _REFUSALS = {
 
 def _create_token(oidc: Any, **params: Any) -> dict[str, Any]:
     try:
-        return sso_oidc.call(lambda: oidc.create_token(**params), "CreateToken")
+        return ssooidc.call(lambda: oidc.create_token(**params), "CreateToken")
     except SsoError as exc:
         if exc.code in _REFUSALS:
             message, hint = _REFUSALS[exc.code]

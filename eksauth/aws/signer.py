@@ -1,9 +1,9 @@
 """Credentials and the SigV4 presign: what a token is signed with, and the signing itself.
 
 botocore's SigV4 signer is used directly on an AWSRequest (no STS client is built); sessions,
-clients and AWS calls come from the AWS boundary (`aws.py`), which also translates botocore's
-exceptions. No cache knowledge: the orchestrator (`orchestrator.py`) decides what is reused.
-Imported only on a cache miss.
+clients and AWS calls come from the AWS boundary (`aws/boundary.py`), which also translates
+botocore's exceptions. No cache knowledge: the orchestrator (`orchestrator.py`) decides what is
+reused. Imported only on a cache miss.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ from botocore.auth import SigV4QueryAuth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import ReadOnlyCredentials
 
-from eksauth import aws, awscalls, endpoints, sso, token
+from eksauth.aws import boundary, calls
 from eksauth.request import DEFAULT_SESSION_NAME, TokenRequest
+from eksauth.token import bearer as token
+from eksauth.token import endpoints
 
 Log = Callable[[str], None]
 # botocore's frozen credentials, by a name modules that may not import botocore can type with.
@@ -28,7 +30,7 @@ Credentials = ReadOnlyCredentials
 class Source(NamedTuple):
     """What a token request resolves to before any role is assumed."""
 
-    session: aws.Session
+    session: boundary.Session
     profile: str | None  # the profile botocore uses, as the user named it (None: default)
     region: str | None  # None: the global endpoint
     endpoint: endpoints.StsEndpoint  # the standard host for the region and settings
@@ -43,31 +45,47 @@ class Signed(NamedTuple):
     host: str  # the host the token names (and EKS will replay it to)
 
 
-def resolve(request: TokenRequest, *, env: Mapping[str, str], interactive: bool) -> Source:
-    """The session, region, STS endpoint and source credentials of `request`."""
-    profile = aws.profile_name(request.profile, env)
-    with aws.errors(profile):
-        session = aws.session(request.profile, interactive=interactive)
+class Placed(NamedTuple):
+    """A request's session, region and STS endpoint, before any credentials are read."""
+
+    session: boundary.Session
+    profile: str | None
+    region: str | None
+    endpoint: endpoints.StsEndpoint
+
+
+def placed(request: TokenRequest, *, env: Mapping[str, str], interactive: bool) -> Placed:
+    """The session, region and STS endpoint of `request` (no credentials read yet)."""
+    profile = boundary.profile_name(request.profile, env)
+    with boundary.errors(profile):
+        session = boundary.session(request.profile, interactive=interactive)
         region, endpoint = _place(request, env, session)
-        # botocore would read an SSO token from a folder anyone may write to: refuse first.
-        sso.check_token_source(session.full_config, request.profile or session.profile)
-        credentials, expiry = aws.source_credentials(session)
-    return Source(session, profile, region, endpoint, credentials, expiry)
+    return Placed(session, profile, region, endpoint)
+
+
+def resolve(where: Placed) -> Source:
+    """The source credentials botocore's provider chain finds for `where`.
+
+    A profile signed in through IAM Identity Center has its token file checked first, by the
+    caller (`sso.session.source`): the AWS boundary knows nothing of sign-in.
+    """
+    with boundary.errors(where.profile):
+        credentials, expiry = boundary.source_credentials(where.session)
+    return Source(*where, credentials, expiry)
 
 
 def locate(
     request: TokenRequest, *, env: Mapping[str, str]
 ) -> tuple[str | None, str | None, endpoints.StsEndpoint]:
-    """The profile, region and STS endpoint `resolve` would find, without any credentials."""
-    profile = aws.profile_name(request.profile, env)
-    with aws.errors(profile):
-        return (profile, *_place(request, env, aws.session(request.profile, interactive=False)))
+    """The profile, region and STS endpoint `resolve` would use, without any credentials."""
+    where = placed(request, env=env, interactive=False)
+    return where.profile, where.region, where.endpoint
 
 
 def _place(
     request: TokenRequest, env: Mapping[str, str], session: Any
 ) -> tuple[str | None, endpoints.StsEndpoint]:
-    region = aws.region(request.region, env, session)
+    region = boundary.region(request.region, env, session)
     if region:
         session.set_config_variable("region", region)
     return region, _endpoint(region, session)
@@ -154,16 +172,16 @@ def _endpoint(region: str | None, session: Any) -> endpoints.StsEndpoint:
 
 def assume_role(source: Source, request: TokenRequest, *, log: Log) -> dict[str, Any]:
     """AssumeRole `request.role_arn` with the source credentials, in the request's region."""
-    with aws.errors(source.profile):
-        sts = aws.client(
-            source.session, "sts", source.region or aws.GLOBAL_REGION, source.credentials
+    with boundary.errors(source.profile):
+        sts = boundary.client(
+            source.session, "sts", source.region or boundary.GLOBAL_REGION, source.credentials
         )
         session_name = request.session_name or DEFAULT_SESSION_NAME
         if request.forward_session_name:
             # aws-iam-authenticator's --forward-session-name: a node keeps its instance id as
             # the role session, so {{EC2PrivateDNSName}} and {{SessionName}} keep working.
-            session_name = awscalls.caller_session_name(sts) or DEFAULT_SESSION_NAME
-        return awscalls.assume_role(
+            session_name = calls.caller_session_name(sts) or DEFAULT_SESSION_NAME
+        return calls.assume_role(
             sts,
             role_arn=str(request.role_arn),
             session_name=session_name,

@@ -1,6 +1,6 @@
 """What doctor's checks share: a check's result, the run's inputs, and what earlier checks
-learnt. Data only; the checks are in `awschecks.py` and `kubechecks.py`, the runner in
-`doctor.py`."""
+learnt. Data only; the checks are in `identity/doctor_aws.py` and `identity/doctor_kube.py`, the
+runner in `identity/doctor.py`."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 if TYPE_CHECKING:
     from mypy_boto3_eks import EKSClient
 
-    from eksauth.access import ClusterAccess
-    from eksauth.awsauth import AwsAuth, IdentityMapping
+    from eksauth.aws.signer import Source
     from eksauth.cache import Cache
-    from eksauth.kubeapi import Target
+    from eksauth.identity.access import ClusterAccess
+    from eksauth.identity.aws_auth import AwsAuth, IdentityMapping
+    from eksauth.identity.kubeapi import Target
+    from eksauth.identity.replay import CallerIdentity
     from eksauth.kubeconfig.inputs import Resolved
-    from eksauth.replay import CallerIdentity
     from eksauth.request import TokenRequest
-    from eksauth.signer import Source
 
 Log = Callable[[str], None]
 DEFAULT_TIMEOUT_SECONDS = 10.0  # each network exchange, in all

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Callable
 
-from eksauth import awschecks, kubechecks
-from eksauth.doctorstate import Check, Inputs, State
 from eksauth.errors import EksAuthError
+from eksauth.identity import doctor_aws, doctor_kube
+from eksauth.identity.doctor_state import Check, Inputs, State
 
 __all__ = ["STEPS", "Check", "Inputs", "run"]
 
@@ -22,19 +22,19 @@ Step = Callable[[State], Check]
 
 # (name, the checks it needs, the check), in the order a person reads them.
 STEPS: list[tuple[str, tuple[str, ...], Step]] = [
-    ("credentials", (), awschecks.credentials),
-    ("region", (), awschecks.region),
-    ("sts reachable", ("region",), awschecks.sts_clock),
-    ("token built", ("credentials",), awschecks.token_built),
-    ("token accepted by sts", ("token built",), awschecks.sts_accepts),
-    ("cluster found", ("credentials", "region"), awschecks.cluster),
-    ("authentication mode", ("cluster found",), awschecks.mode),
-    ("access entry", ("cluster found", "token accepted by sts"), awschecks.access_entry),
-    ("kubeconfig", (), kubechecks.kubeconfig),
-    ("endpoint", ("token built",), kubechecks.endpoint),
-    ("aws-auth role path", ("endpoint", "token accepted by sts"), kubechecks.role_path),
-    ("mapping", ("token accepted by sts",), kubechecks.mapping),
-    ("kubeconfig exec entry", ("kubeconfig",), kubechecks.exec_entry),
+    ("credentials", (), doctor_aws.credentials),
+    ("region", (), doctor_aws.region),
+    ("sts reachable", ("region",), doctor_aws.sts_clock),
+    ("token built", ("credentials",), doctor_aws.token_built),
+    ("token accepted by sts", ("token built",), doctor_aws.sts_accepts),
+    ("cluster found", ("credentials", "region"), doctor_aws.cluster),
+    ("authentication mode", ("cluster found",), doctor_aws.mode),
+    ("access entry", ("cluster found", "token accepted by sts"), doctor_aws.access_entry),
+    ("kubeconfig", (), doctor_kube.kubeconfig),
+    ("endpoint", ("token built",), doctor_kube.endpoint),
+    ("aws-auth role path", ("endpoint", "token accepted by sts"), doctor_kube.role_path),
+    ("mapping", ("token accepted by sts",), doctor_kube.mapping),
+    ("kubeconfig exec entry", ("kubeconfig",), doctor_kube.exec_entry),
 ]
 
 

@@ -1,0 +1,1 @@
+"""aws: see README, "Where things live"."""

@@ -1,0 +1,1 @@
+"""files: see README, "Where things live"."""

@@ -1,0 +1,1 @@
+"""identity: see README, "Where things live"."""

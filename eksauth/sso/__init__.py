@@ -1,0 +1,1 @@
+"""sso: see README, "Where things live"."""

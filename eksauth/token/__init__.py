@@ -1,0 +1,1 @@
+"""token: see README, "Where things live"."""
