@@ -1,0 +1,89 @@
+#!/usr/bin/env python3
+"""A cache hit of this checkout against a cache hit of another git revision, interleaved.
+
+Run from the project's virtualenv:
+
+    .venv/bin/python benchmarks/compare.py REV            # e.g. a tag or the commit before a change
+    .venv/bin/python benchmarks/compare.py REV --rounds 61
+
+Both trees are built into wheels and installed into scratch venvs exactly as `bench.py` installs
+one (pip's console script, dependencies borrowed from this venv), each warms its own cache
+folder, then the two `eksauth token` hits run in turn, round after round, so the shared
+machine's noise falls on both alike. The report gives each median, the ratio of the medians
+and the median of the per-round ratios (after / before): a refactor that claims "no slower"
+shows both near 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench import PROJECT, environment, scratch_venv
+
+TOKEN = ["token", "--cluster-name", "bench"]
+
+
+def tree_at(rev: str, into: Path) -> Path:
+    """The files of `rev`, exported (not checked out: the working tree is left alone)."""
+    into.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "-C", str(PROJECT), "archive", "--format=tar", rev],
+        capture_output=True,
+        check=True,
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive, check=True)
+    return into
+
+
+def hit(script: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run([str(script), *TOKEN], env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    if done.returncode != 0:
+        sys.exit(f"{script} failed: {done.stderr.decode(errors='replace').strip()}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("rev", help="the git revision to compare against (the 'before')")
+    parser.add_argument("--rounds", type=int, default=41, help="interleaved rounds (default 41)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        scratch = Path(tmp)
+        before_src = tree_at(args.rev, scratch / "before-src")
+        scripts, envs = {}, {}
+        for name, source in (("before", before_src), ("after", PROJECT)):
+            wheel = _wheel_of(source, scratch / f"{name}-wheel")
+            scripts[name] = scratch_venv(scratch / f"{name}-venv", wheel) / "eksauth"
+            envs[name] = environment(scratch / f"{name}-home")  # a cache folder each
+            hit(scripts[name], envs[name])  # warm: the miss writes the entry its hits read
+        times: dict[str, list[float]] = {"before": [], "after": []}
+        for _ in range(args.rounds):
+            for name, script in scripts.items():
+                times[name].append(hit(script, envs[name]))
+    before, after = (statistics.median(times[n]) for n in ("before", "after"))
+    per_round = statistics.median(a / b for a, b in zip(times["after"], times["before"]))
+    print(f"{args.rounds} interleaved rounds of `eksauth {' '.join(TOKEN)}` (cache hits)")
+    print(f"  before ({args.rev}): {before * 1000:.2f} ms median")
+    print(f"  after (this tree): {after * 1000:.2f} ms median")
+    print(f"  after / before: {after / before:.3f} (of medians), {per_round:.3f} (per round)")
+
+
+def _wheel_of(source: Path, out: Path) -> Path:
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
+        check=True,
+    )
+    return next(out.glob("eksauth-*.whl"))
+
+
+if __name__ == "__main__":
+    main()
