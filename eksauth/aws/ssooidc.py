@@ -58,7 +58,7 @@ def endpoint(oidc: Any) -> str:
     """
     seen: list[str] = []
 
-    def stop(params: Mapping[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+    def stop(params: Mapping[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         seen.append(str(params["url"]))
         return AWSResponse(str(params["url"]), 200, HTTPHeaders(), None), {}
 
