@@ -19,7 +19,7 @@ import calendar
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal, TypeVar, overload
 
 import botocore
 import botocore.session
@@ -51,8 +51,15 @@ from eksauth.errors import (
     UsageError,
 )
 
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_sts import STSClient
+
 Log = Callable[[str], None]
 Session = botocore.session.Session
+T = TypeVar("T")
 
 # Every call must fail in seconds, not hang a node: bounded connects and reads, and botocore's
 # standard retry mode (3 attempts with backoff) for throttling and dropped connections.
@@ -146,13 +153,45 @@ def _refuse_prompt(prompt: str) -> str:
     )
 
 
+@overload
+def client(
+    made: Session,
+    service: Literal["sts"],
+    region_name: str | None,
+    credentials: ReadOnlyCredentials | None = ...,
+    config: Config = ...,
+) -> STSClient: ...
+@overload
+def client(
+    made: Session,
+    service: Literal["eks"],
+    region_name: str | None,
+    credentials: ReadOnlyCredentials | None = ...,
+    config: Config = ...,
+) -> EKSClient: ...
+@overload
+def client(
+    made: Session,
+    service: Literal["ec2"],
+    region_name: str | None,
+    credentials: ReadOnlyCredentials | None = ...,
+    config: Config = ...,
+) -> EC2Client: ...
+@overload
+def client(
+    made: Session,
+    service: str,
+    region_name: str | None,
+    credentials: ReadOnlyCredentials | None = ...,
+    config: Config = ...,
+) -> BaseClient: ...
 def client(
     made: Session,
     service: str,
     region_name: str | None,
     credentials: ReadOnlyCredentials | None = None,
     config: Config = API_CONFIG,
-) -> Any:
+) -> BaseClient:
     """A client with eksauth's bounded timeouts and retries (endpoint variables honoured)."""
     keys: dict[str, Any] = {}
     if credentials is not None:
@@ -242,7 +281,7 @@ sso_login_command = refusals.sso_login_command
 # -- errors --------------------------------------------------------------------------------------
 
 
-def call(operation: Callable[[], Any], what: str, error: type[AwsError] = AwsError) -> Any:
+def call(operation: Callable[[], T], what: str, error: type[AwsError] = AwsError) -> T:
     """Run one API call; a service error becomes `error` naming `what` and the code."""
     try:
         return operation()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import calendar
 import os
 from functools import partial
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Literal, overload
 
 from eksauth.aws import refusals
 from eksauth.aws.boundary import (
@@ -27,11 +27,19 @@ from eksauth.aws.boundary import (
 )
 from eksauth.errors import AwsError, EksAuthError, StsError, UsageError
 
+if TYPE_CHECKING:
+    from botocore.client import BaseClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_eks import EKSClient
+    from mypy_boto3_sts import STSClient
+
+    from eksauth.aws.boundary import Session
+
 Log = Callable[[str], None]
 
 
 def assume_role(
-    sts: Any,
+    sts: STSClient,
     *,
     role_arn: str,
     session_name: str,
@@ -52,17 +60,17 @@ def assume_role(
         if exc.code in refusals.DENIED:  # name the role and, where STS says it, the caller
             exc.hint = refusals.hint(exc.code, role=role_arn, message=exc.message)
         raise
-    answer = answer["Credentials"]
+    credentials = answer["Credentials"]
     return {
-        "access_key_id": answer["AccessKeyId"],
-        "secret_access_key": answer["SecretAccessKey"],
-        "session_token": answer["SessionToken"],
-        "expires_at": calendar.timegm(answer["Expiration"].utctimetuple()),
+        "access_key_id": credentials["AccessKeyId"],
+        "secret_access_key": credentials["SecretAccessKey"],
+        "session_token": credentials["SessionToken"],
+        "expires_at": calendar.timegm(credentials["Expiration"].utctimetuple()),
         "session_name": session_name,
     }
 
 
-def caller_session_name(sts: Any) -> str | None:
+def caller_session_name(sts: STSClient) -> str | None:
     """The session part of the caller's UserId (`AROA…:i-0abc…` → `i-0abc…`), if any."""
     reply = call(sts.get_caller_identity, "GetCallerIdentity for --forward-session-name", StsError)
     _, sep, name = str(reply["UserId"]).partition(":")
@@ -114,7 +122,7 @@ def describe_cluster(
     return dict(reply["cluster"])
 
 
-def eks_client(profile: str | None, region_name: str | None) -> Any:
+def eks_client(profile: str | None, region_name: str | None) -> EKSClient | None:
     """An `eks` client for the profile's credentials (AWS_ENDPOINT_URL_EKS honoured), or None
     when no region is known (flag, environment or profile) to ask EKS in."""
     with errors(profile, service="EKS", action="eks:DescribeCluster"):
@@ -149,7 +157,7 @@ def ec2_private_dns_name(
 _DENIED = ("UnauthorizedOperation", "AccessDenied", "AccessDeniedException")
 
 
-def listing_session(profile: str | None) -> tuple[Any, str | None]:
+def listing_session(profile: str | None) -> tuple[Session, str | None]:
     """A session for `profile` and the region it names (environment, then the profile's own).
 
     An unknown profile is a usage error here, before any call. Sessions are not thread-safe:
@@ -165,7 +173,7 @@ def listing_session(profile: str | None) -> tuple[Any, str | None]:
         return made, region(None, os.environ, made)
 
 
-def resolve_credentials(made: Any, profile: str | None) -> None:
+def resolve_credentials(made: Session, profile: str | None) -> None:
     """Load the profile's credentials now (AssumeRole, SSO...): one failure per profile,
     rather than one per region."""
     with errors(profile, service="EKS", action="eks:ListClusters"):
@@ -173,7 +181,7 @@ def resolve_credentials(made: Any, profile: str | None) -> None:
 
 
 def enabled_regions(
-    ec2: Any, profile: str | None, where: str, fallback_service: str = "eks"
+    ec2: EC2Client, profile: str | None, where: str, fallback_service: str = "eks"
 ) -> tuple[list[str], bool]:
     """The regions enabled for the account (EC2 DescribeRegions), or, when that is denied,
     every region botocore lists for `fallback_service` in `where`'s partition.
@@ -192,7 +200,7 @@ def enabled_regions(
     return sorted(str(r["RegionName"]) for r in reply.get("Regions", [])), False
 
 
-def cluster_names(eks: Any, profile: str | None) -> list[str]:
+def cluster_names(eks: EKSClient, profile: str | None) -> list[str]:
     """Every cluster name EKS ListClusters gives, page by page."""
     names: list[str] = []
     token: str | None = None
@@ -208,14 +216,24 @@ def cluster_names(eks: Any, profile: str | None) -> list[str]:
                 return names
 
 
-def described(eks: Any, profile: str | None, name: str) -> dict[str, Any]:
+def described(eks: EKSClient, profile: str | None, name: str) -> dict[str, Any]:
     """DescribeCluster's `cluster` through an existing client."""
     with errors(profile, service="EKS", action="eks:DescribeCluster"):
         reply = call(lambda: eks.describe_cluster(name=name), f"eks:DescribeCluster {name}")
     return dict(reply["cluster"])
 
 
-def bounded_client(made: Any, service: str, where: str, seconds: float) -> Any:
+@overload
+def bounded_client(
+    made: Session, service: Literal["eks"], where: str, seconds: float
+) -> EKSClient: ...
+@overload
+def bounded_client(
+    made: Session, service: Literal["ec2"], where: str, seconds: float
+) -> EC2Client: ...
+@overload
+def bounded_client(made: Session, service: str, where: str, seconds: float) -> BaseClient: ...
+def bounded_client(made: Session, service: str, where: str, seconds: float) -> BaseClient:
     """A client whose timeouts fit in `seconds` (what is left of the run's deadline)."""
     with errors(None, service=service.upper()):
         return client(made, service, where, config=within(seconds))

@@ -83,7 +83,7 @@ def locate(
 
 
 def _place(
-    request: TokenRequest, env: Mapping[str, str], session: Any
+    request: TokenRequest, env: Mapping[str, str], session: boundary.Session
 ) -> tuple[str | None, endpoints.StsEndpoint]:
     region = boundary.region(request.region, env, session)
     if region:
@@ -152,7 +152,7 @@ def presign(
     return str(request.url)
 
 
-def _endpoint(region: str | None, session: Any) -> endpoints.StsEndpoint:
+def _endpoint(region: str | None, session: boundary.Session) -> endpoints.StsEndpoint:
     """The standard STS host for the region and the configured FIPS/dual-stack/legacy choices.
 
     AWS_ENDPOINT_URL_STS and a profile's endpoint_url are ignored here on purpose: EKS only

@@ -9,7 +9,7 @@ one `SsoError` line. Imported only off the cache-hit path.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, cast
 
 from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -19,17 +19,21 @@ from botocore.exceptions import BotoCoreError, ClientError
 from eksauth.aws.boundary import API_CONFIG, Session
 from eksauth.errors import SsoError
 
+if TYPE_CHECKING:
+    from mypy_boto3_sso_oidc import SSOOIDCClient
 
-def client(made: Session, region_name: str) -> Any:
+
+def client(made: Session, region_name: str) -> SSOOIDCClient:
     """An unsigned ``sso-oidc`` client (there are no credentials before a sign-in).
 
     The bounded timeouts and retries of every client; AWS_ENDPOINT_URL_SSO_OIDC honoured.
     """
     config = API_CONFIG.merge(Config(signature_version=UNSIGNED))
-    return made.create_client("sso-oidc", region_name=region_name, config=config)
+    made_client = made.create_client("sso-oidc", region_name=region_name, config=config)
+    return cast("SSOOIDCClient", made_client)  # the stubs' name for what botocore makes
 
 
-def call(operation: Callable[[], Any], what: str) -> dict[str, Any]:
+def call(operation: Callable[[], Mapping[str, object]], what: str) -> dict[str, Any]:
     """Run one sso-oidc call; a refusal becomes SsoError with the error code in `code`
     (the device-code loop tells AuthorizationPendingException and SlowDownException apart)."""
     try:
@@ -50,7 +54,7 @@ def call(operation: Callable[[], Any], what: str) -> dict[str, Any]:
         ) from None  # no cause: its text may quote the body, which holds tokens
 
 
-def endpoint(oidc: Any) -> str:
+def endpoint(oidc: SSOOIDCClient) -> str:
     """``scheme://host[:port]`` the client sends requests to (the sign-in page lives there too).
 
     Asked of botocore's own endpoint resolution (rulesets, FIPS, AWS_ENDPOINT_URL_SSO_OIDC) by
@@ -58,12 +62,17 @@ def endpoint(oidc: Any) -> str:
     """
     seen: list[str] = []
 
-    def stop(params: Mapping[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+    def stop(params: Mapping[str, Any], **_: Any) -> tuple[AWSResponse, dict[str, Any]]:
         seen.append(str(params["url"]))
         return AWSResponse(str(params["url"]), 200, HTTPHeaders(), None), {}
 
     events = oidc.meta.events
-    events.register_first("before-call.sso-oidc.RegisterClient", stop, unique_id="eksauth-probe")
+    # botocore takes what a before-call handler returns as the response; the stubs say None.
+    events.register_first(
+        "before-call.sso-oidc.RegisterClient",
+        stop,  # type: ignore[arg-type]
+        unique_id="eksauth-probe",
+    )
     try:
         oidc.register_client(clientName="eksauth-probe", clientType="public")
     finally:

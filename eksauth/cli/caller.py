@@ -15,6 +15,8 @@ from eksauth.cli.options import now, warn
 from eksauth.errors import VerificationError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from eksauth.identity.aws_auth import AwsAuth, IdentityMapping
     from eksauth.identity.replay import CallerIdentity
 
@@ -101,7 +103,7 @@ def _show(caller: CallerIdentity, mapping: IdentityMapping | None, as_json: bool
     echo_table([(k, ", ".join(v) if isinstance(v, list) else v) for k, v in rows])
 
 
-def echo_table(rows: list[tuple[str, Any]]) -> None:
+def echo_table(rows: Sequence[tuple[str, object]]) -> None:
     width = max(len(label) for label, _ in rows) + 1
     for label, value in rows:
         shown = "-" if value in (None, "") else value

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -18,10 +18,10 @@ from eksauth.cli.options import _complete_profiles, _complete_regions
 from eksauth.errors import UsageError
 
 if TYPE_CHECKING:
+    from eksauth.cli.options import Decorator
     from eksauth.kubeconfig.everything import Plan
     from eksauth.kubeconfig.survey import Progress
 
-Decorator = Callable[[Any], Any]
 DEFAULT_TIMEOUT = 60.0
 
 regions_option: Decorator = click.option(

@@ -8,13 +8,14 @@ report into aws-cli's lines on stderr (stdout carries only --dry-run's YAML).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from eksauth.cli.options import inherited, warn
 
 if TYPE_CHECKING:
+    from eksauth.cli.options import Decorator
     from eksauth.kubeconfig.update import OneReport
 
 kubeconfig_option = click.option(
@@ -32,7 +33,7 @@ proxy_url_option = click.option(
 )
 
 
-def shared_user_option(help_text: str) -> Callable[[Any], Any]:
+def shared_user_option(help_text: str) -> Decorator:
     """`--shared-user [NAME]`: the shared user entry's name, `eksauth` when NAME is left out."""
     from eksauth.kubeconfig.shared import DEFAULT_USER
 

@@ -18,13 +18,22 @@ from eksauth.execcred import V1, V1ALPHA1, V1BETA1
 from eksauth.request import STS_URL_VARIABLE
 
 if TYPE_CHECKING:
+    from typing import Protocol, TypeVar
+
     from eksauth.cache import Cache
     from eksauth.kubeconfig.inputs import Resolved
     from eksauth.lookup import IssuedToken
     from eksauth.request import TokenRequest
 
+    F = TypeVar("F", bound=Callable[..., Any])
+
+    class Decorator(Protocol):
+        """What click.option() gives: a function decorator handing back what it was given."""
+
+        def __call__(self, f: F, /) -> F: ...
+
+
 CONTEXT: dict[str, Any] = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-Decorator = Callable[[Any], Any]
 
 
 def warn(message: str) -> None:
@@ -61,7 +70,7 @@ def inherited(ctx: click.Context, name: str, value: Any) -> Any:
 
 
 def with_options(options: list[Decorator]) -> Decorator:
-    def apply(f: Any) -> Any:
+    def apply(f: F) -> F:
         for option in reversed(options):
             f = option(f)
         return f

@@ -38,7 +38,7 @@ class _Bounds:
     _aliases = 0
     _sizes: dict[int, int]
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
+    def compose_node(self, parent: Node | None, index: int | Node | None) -> Node | None:
         if self.check_event(AliasEvent):  # type: ignore[attr-defined]
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
@@ -88,7 +88,7 @@ def base_load(text: str) -> Any:
     return _load(text, BoundedBaseLoader)
 
 
-def _load(text: str, loader_class: Any) -> Any:
+def _load(text: str, loader_class: type[BoundedSafeLoader | BoundedBaseLoader]) -> Any:
     loader = loader_class(text)
     try:
         return loader.get_single_data()

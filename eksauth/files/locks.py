@@ -18,8 +18,7 @@ from eksauth.portable import NOFOLLOW, OPEN_ALWAYS
 
 TYPE_CHECKING = False  # typing's own flag costs the cache-hit path an import
 if TYPE_CHECKING:
-    from types import TracebackType
-    from typing import Any
+    from types import ModuleType, TracebackType
 
 # kubectl waits for another writer's `<file>.lock` for a few seconds; so do we.
 FILE_LOCK_WAIT_SECONDS = 10.0
@@ -82,7 +81,7 @@ def _try_lock(fd: int, platform: str = sys.platform) -> bool:
     return True
 
 
-def windows_locking() -> Any:
+def windows_locking() -> ModuleType:
     """The `msvcrt` module: the one seam to Windows-only code, which tests replace elsewhere."""
     import msvcrt  # Windows only
 

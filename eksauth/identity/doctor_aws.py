@@ -162,6 +162,8 @@ def cluster(state: State) -> Check:
     if state.region is None:
         return Check("", "fail", "no region to look the cluster up in", "give --region")
     state.client = client = calls.eks_client(request.profile, state.region)
+    if client is None:  # not reached: the region was given
+        return Check("", "fail", "no region to look the cluster up in", "give --region")
     what = f"EKS in {state.region}"
     found = bounded(state, what, lambda: eksapi.describe(client, request.cluster))
     state.access = found

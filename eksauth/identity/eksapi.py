@@ -188,7 +188,7 @@ def _snake(operation: str) -> str:
     return "".join("_" + c.lower() if c.isupper() else c for c in operation).lstrip("_")
 
 
-def _epoch(value: Any) -> float | None:
+def _epoch(value: object) -> float | None:
     """botocore parses timestamps to aware datetimes; keep epoch seconds."""
     timestamp = getattr(value, "timestamp", None)
     return float(timestamp()) if callable(timestamp) else None

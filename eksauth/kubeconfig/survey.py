@@ -136,7 +136,7 @@ class _Run:
         self.deadline = time.monotonic() + timeout
         self.result = Survey()
         self.tasks: queue.Queue[tuple[int, _Task] | None] = queue.Queue()
-        self.answers: queue.Queue[tuple[int, bool, Any]] = queue.Queue()
+        self.answers: queue.Queue[tuple[int, bool, object]] = queue.Queue()
         self.pending: dict[int, _Task] = {}
         self.numbered = self.regions_done = self.clusters = 0
 
@@ -247,7 +247,7 @@ def _failed(failure: Failure, reason: str) -> Failure:
 
 
 def _work(
-    tasks: queue.Queue[tuple[int, _Task] | None], answers: queue.Queue[tuple[int, bool, Any]]
+    tasks: queue.Queue[tuple[int, _Task] | None], answers: queue.Queue[tuple[int, bool, object]]
 ) -> None:
     while True:
         item = tasks.get()

@@ -15,12 +15,15 @@ import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from eksauth.aws import ssooidc
 from eksauth.errors import SsoError
 from eksauth.sso import browser
+
+if TYPE_CHECKING:
+    from mypy_boto3_sso_oidc import SSOOIDCClient
 
 Say = Callable[[str], None]
 CALLBACK_PATH = "/oauth/callback"
@@ -68,7 +71,7 @@ class _Callback:
 
 class _CallbackHandler(BaseHTTPRequestHandler):
     timeout = CONNECTION_SECONDS  # each read; the whole connection has the same bound (below)
-    server: Any
+    server: _CallbackServer
 
     def do_GET(self) -> None:
         waiting: _Callback = self.server.waiting
@@ -93,7 +96,7 @@ class _CallbackHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: Any) -> None:
+    def log_message(self, format: str, *args: object) -> None:
         return  # the request line carries the code
 
 
@@ -162,7 +165,7 @@ def _cut(connection: Any) -> None:
 
 
 def authorization_code_flow(
-    oidc: Any,
+    oidc: SSOOIDCClient,
     *,
     client_id: str,
     client_secret: str,
@@ -224,7 +227,7 @@ def authorization_code_flow(
 
 
 def device_code_flow(
-    oidc: Any,
+    oidc: SSOOIDCClient,
     *,
     client_id: str,
     client_secret: str,
@@ -313,7 +316,7 @@ _REFUSALS = {
 }
 
 
-def _create_token(oidc: Any, **params: Any) -> dict[str, Any]:
+def _create_token(oidc: SSOOIDCClient, **params: Any) -> dict[str, Any]:
     try:
         return ssooidc.call(lambda: oidc.create_token(**params), "CreateToken")
     except SsoError as exc:

@@ -27,6 +27,8 @@ from eksauth.sso import flows
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from mypy_boto3_sso_oidc import SSOOIDCClient
+
     from eksauth.aws.signer import Source
     from eksauth.request import TokenRequest
 
@@ -109,7 +111,9 @@ def _sso_profile(full_config: Mapping[str, Any], name: str) -> tuple[str, Mappin
     raise SsoError(f"the source_profile chain from {name!r} is too long or loops")
 
 
-def config_for(profile: str | None, sso_session: str | None = None) -> tuple[SsoConfig, Any]:
+def config_for(
+    profile: str | None, sso_session: str | None = None
+) -> tuple[SsoConfig, boundary.Session]:
     """The SSO settings of `profile` (None: botocore's choice) or `sso_session`, and the
     botocore session that read them (for `sso_oidc.client`)."""
     with boundary.errors(profile):
@@ -271,7 +275,7 @@ def valid_token(config: SsoConfig, cache_dir: str, now: float) -> dict[str, Any]
 
 
 def registration(
-    oidc: Any, config: SsoConfig, cache_dir: str, now: float, *, grant: str
+    oidc: SSOOIDCClient, config: SsoConfig, cache_dir: str, now: float, *, grant: str
 ) -> dict[str, Any]:
     """A client registration for `grant`, reused from the cache while it is valid."""
     path = registration_path(config, cache_dir, grant)
@@ -311,7 +315,7 @@ def registration(
 
 
 def login(
-    oidc: Any,
+    oidc: SSOOIDCClient,
     config: SsoConfig,
     *,
     now: float,

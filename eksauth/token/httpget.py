@@ -17,10 +17,13 @@ Stdlib only; imported off the cache-hit path.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Callable, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Callable, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 from eksauth.errors import EksAuthError
+
+if TYPE_CHECKING:
+    import ssl
 
 T = TypeVar("T")
 DEFAULT_LIMIT = 1 << 20
@@ -41,7 +44,7 @@ def within(seconds: float, work: Callable[[], T], late: Callable[[], EksAuthErro
     """
     import threading
 
-    outcome: list[Any] = []
+    outcome: list[T | BaseException] = []
 
     def attempt() -> None:
         try:
@@ -57,7 +60,7 @@ def within(seconds: float, work: Callable[[], T], late: Callable[[], EksAuthErro
     result = outcome[0]
     if isinstance(result, BaseException):
         raise result
-    return result  # type: ignore[no-any-return]
+    return result
 
 
 def is_loopback(host: str | None) -> bool:
@@ -70,7 +73,7 @@ def get(
     headers: Mapping[str, str],
     timeout: float,
     what: str,
-    ssl_context: Any = None,
+    ssl_context: ssl.SSLContext | None = None,
     use_proxy: bool = True,
     limit: int = DEFAULT_LIMIT,
     error: type[EksAuthError] = EksAuthError,
@@ -105,7 +108,7 @@ def _exchange(
     url: str,
     headers: Mapping[str, str],
     timeout: float,
-    ssl_context: Any,
+    ssl_context: ssl.SSLContext | None,
     *,
     use_proxy: bool,
     limit: int,
@@ -116,7 +119,7 @@ def _exchange(
     import urllib.request
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
-        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        def redirect_request(self, *args: object, **kwargs: object) -> None:
             return None
 
     direct = not use_proxy or is_loopback(urlsplit(url).hostname)
