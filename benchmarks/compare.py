@@ -5,6 +5,7 @@ Run from the project's virtualenv:
 
     .venv/bin/python benchmarks/compare.py REV            # e.g. a tag or the commit before a change
     .venv/bin/python benchmarks/compare.py REV --rounds 61
+    .venv/bin/python benchmarks/compare.py REV --miss     # a miss (signing) instead
 
 Both trees are built into wheels and installed into scratch venvs exactly as `bench.py` installs
 one (pip's console script, dependencies borrowed from this venv), each warms its own cache
@@ -42,9 +43,10 @@ def tree_at(rev: str, into: Path) -> Path:
     return into
 
 
-def hit(script: Path, env: dict[str, str]) -> float:
+def hit(script: Path, env: dict[str, str], extra: tuple[str, ...] = ()) -> float:
     start = time.perf_counter()
-    done = subprocess.run([str(script), *TOKEN], env=env, capture_output=True, check=False)
+    argv = [str(script), *TOKEN, *extra]
+    done = subprocess.run(argv, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"{script} failed: {done.stderr.decode(errors='replace').strip()}")
@@ -55,6 +57,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", help="the git revision to compare against (the 'before')")
     parser.add_argument("--rounds", type=int, default=41, help="interleaved rounds (default 41)")
+    parser.add_argument("--miss", action="store_true", help="time misses (--no-cache) instead")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
@@ -65,13 +68,15 @@ def main() -> None:
             scripts[name] = scratch_venv(scratch / f"{name}-venv", wheel) / "eksauth"
             envs[name] = environment(scratch / f"{name}-home")  # a cache folder each
             hit(scripts[name], envs[name])  # warm: the miss writes the entry its hits read
+        extra = ("--no-cache",) if args.miss else ()
         times: dict[str, list[float]] = {"before": [], "after": []}
         for _ in range(args.rounds):
             for name, script in scripts.items():
-                times[name].append(hit(script, envs[name]))
+                times[name].append(hit(script, envs[name], extra))
     before, after = (statistics.median(times[n]) for n in ("before", "after"))
     per_round = statistics.median(a / b for a, b in zip(times["after"], times["before"]))
-    print(f"{args.rounds} interleaved rounds of `eksauth {' '.join(TOKEN)}` (cache hits)")
+    what = "misses, --no-cache" if args.miss else "cache hits"
+    print(f"{args.rounds} interleaved rounds of `eksauth {' '.join(TOKEN)}` ({what})")
     print(f"  before ({args.rev}): {before * 1000:.2f} ms median")
     print(f"  after (this tree): {after * 1000:.2f} ms median")
     print(f"  after / before: {after / before:.3f} (of medians), {per_round:.3f} (per round)")
