@@ -159,11 +159,10 @@ def cluster(state: State) -> Check:
     from eksauth.identity import eksapi
 
     request = state.inputs.request
-    if state.region is None:
+    client = None if state.region is None else calls.eks_client(request.profile, state.region)
+    if client is None:
         return Check("", "fail", "no region to look the cluster up in", "give --region")
-    state.client = client = calls.eks_client(request.profile, state.region)
-    if client is None:  # not reached: the region was given
-        return Check("", "fail", "no region to look the cluster up in", "give --region")
+    state.client = client
     what = f"EKS in {state.region}"
     found = bounded(state, what, lambda: eksapi.describe(client, request.cluster))
     state.access = found
