@@ -36,10 +36,10 @@ BIN = Path(sys.executable).parent
 PROJECT = Path(__file__).resolve().parent.parent
 
 
-def build_wheel(out: Path) -> Path:
-    """The project's wheel, as `pip install .` would build it."""
+def build_wheel(out: Path, source: Path = PROJECT) -> Path:
+    """The wheel of `source` (this project, or another tree of it), as `pip install .` builds it."""
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(PROJECT)],
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
         check=True,
     )
     return next(out.glob("eksauth-*.whl"))

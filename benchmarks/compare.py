@@ -22,11 +22,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench import PROJECT, environment, scratch_venv
+from bench import PROJECT, build_wheel, environment, run_once, scratch_venv
 
 TOKEN = ["token", "--cluster-name", "bench"]
 
@@ -43,16 +42,6 @@ def tree_at(rev: str, into: Path) -> Path:
     return into
 
 
-def hit(script: Path, env: dict[str, str], extra: tuple[str, ...] = ()) -> float:
-    start = time.perf_counter()
-    argv = [str(script), *TOKEN, *extra]
-    done = subprocess.run(argv, env=env, capture_output=True, check=False)
-    elapsed = time.perf_counter() - start
-    if done.returncode != 0:
-        sys.exit(f"{script} failed: {done.stderr.decode(errors='replace').strip()}")
-    return elapsed
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("rev", help="the git revision to compare against (the 'before')")
@@ -62,17 +51,17 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         scratch = Path(tmp)
         before_src = tree_at(args.rev, scratch / "before-src")
-        scripts, envs = {}, {}
+        argv, envs = {}, {}
         for name, source in (("before", before_src), ("after", PROJECT)):
-            wheel = _wheel_of(source, scratch / f"{name}-wheel")
-            scripts[name] = scratch_venv(scratch / f"{name}-venv", wheel) / "eksauth"
+            wheel = build_wheel(scratch / f"{name}-wheel", source)
+            argv[name] = [str(scratch_venv(scratch / f"{name}-venv", wheel) / "eksauth"), *TOKEN]
             envs[name] = environment(scratch / f"{name}-home")  # a cache folder each
-            hit(scripts[name], envs[name])  # warm: the miss writes the entry its hits read
-        extra = ("--no-cache",) if args.miss else ()
+            run_once(argv[name], envs[name], scratch, 0)  # warm: the miss writes what hits read
+        extra = ["--no-cache"] if args.miss else []
         times: dict[str, list[float]] = {"before": [], "after": []}
         for _ in range(args.rounds):
-            for name, script in scripts.items():
-                times[name].append(hit(script, envs[name], extra))
+            for name, taken in times.items():
+                taken.append(run_once([*argv[name], *extra], envs[name], scratch, 0))
     before, after = (statistics.median(times[n]) for n in ("before", "after"))
     per_round = statistics.median(a / b for a, b in zip(times["after"], times["before"]))
     what = "misses, --no-cache" if args.miss else "cache hits"
@@ -80,14 +69,6 @@ def main() -> None:
     print(f"  before ({args.rev}): {before * 1000:.2f} ms median")
     print(f"  after (this tree): {after * 1000:.2f} ms median")
     print(f"  after / before: {after / before:.3f} (of medians), {per_round:.3f} (per round)")
-
-
-def _wheel_of(source: Path, out: Path) -> Path:
-    subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(out), str(source)],
-        check=True,
-    )
-    return next(out.glob("eksauth-*.whl"))
 
 
 if __name__ == "__main__":
