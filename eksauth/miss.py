@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable, TypeVar
 
-from eksauth.cache import Cache
+from eksauth.cache import LOCK_WAIT_SECONDS, Cache
 from eksauth.request import TokenRequest
 
 T = TypeVar("T")
@@ -43,18 +43,18 @@ def looked_up_or_made(
     make: Callable[[], T],
     log: Log,
     *,
-    timeout: float | None = None,
+    timeout: float = LOCK_WAIT_SECONDS,
     without_lock: Callable[[str | None], None] | None = None,
     reusing: str | None = None,
 ) -> T:
     """The one miss step: take `name`'s lock, look again (another process may have made it
     meanwhile), else make it. Of many processes missing together, one makes, the rest read.
 
-    `timeout` bounds the wait for the lock (default: the cache's). A lock not had is logged and
-    the step goes on without it, unless `without_lock` is given: it hears why (and may raise).
+    `timeout` bounds the wait for the lock. A lock not had is logged and the step goes on
+    without it, unless `without_lock` is given: it hears why (and may raise).
     `reusing` is the -v line when another process made it (default: names the entry).
     """
-    lock = cache.lock(name) if timeout is None else cache.lock(name, timeout)
+    lock = cache.lock(name, timeout)
     with lock as held:
         if not held:
             if without_lock is None:
